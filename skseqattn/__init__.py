@@ -1,0 +1,20 @@
+"""Sequence classification with a bidirectional LSTM and attention, the scikit-learn way.
+
+- :class:`CharSequenceVectorizer` turns strings into padded id matrices.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._vectorizer import PAD_ID, UNK_ID, CharSequenceVectorizer
+
+try:
+    __version__ = version("skseqattn")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "PAD_ID",
+    "UNK_ID",
+    "CharSequenceVectorizer",
+    "__version__",
+]

@@ -1,0 +1,935 @@
+"""Generators of synthetic sequence classification tasks, and a padding helper.
+
+Each task is built so that the signal a model should find is known exactly (a motif and
+where it lies, the last character, the sign of the last step), which makes the tasks useful
+for tests of padding and attention and for benchmarks of how default settings generalise.
+"""
+
+import string
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "make_dna_windows",
+    "make_domain_names",
+    "make_first_names",
+    "make_last_token_sequences",
+    "make_motif_sequences",
+    "make_variable_length_series",
+    "pad_sequences",
+]
+
+_DNA = "ACGT"
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_int(func, name, value, *, low=None, high=None, hint=""):
+    """Return `value` as an int, or raise a ValueError that names the function and the fix."""
+    ok = isinstance(value, Integral) and not isinstance(value, bool)
+    if ok and low is not None and value < low:
+        ok = False
+    if ok and high is not None and value > high:
+        ok = False
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f">= {low}")
+        if high is not None:
+            bounds.append(f"<= {high}")
+        expected = "an int" + (" " + " and ".join(bounds) if bounds else "")
+        raise ValueError(
+            f"{func} expected {name} to be {expected}, got {value!r}"
+            + (f"; {hint}" if hint else f"; pass {expected}.")
+        )
+    return int(value)
+
+
+def _check_fraction(func, name, value, *, low=0.0, high=1.0):
+    if not isinstance(value, Real) or isinstance(value, bool) or not (low <= float(value) <= high):
+        raise ValueError(
+            f"{func} expected {name} to be a float in [{low}, {high}], got {value!r}; "
+            f"pass a number between {low} and {high}."
+        )
+    return float(value)
+
+
+def _check_lengths(func, min_len, max_len, *, low=1):
+    min_len = _check_int(func, "min_len", min_len, low=low)
+    max_len = _check_int(func, "max_len", max_len, low=low)
+    if min_len > max_len:
+        raise ValueError(
+            f"{func} expected min_len <= max_len, got min_len={min_len} and "
+            f"max_len={max_len}; raise max_len or lower min_len."
+        )
+    return min_len, max_len
+
+
+def _check_alphabet(func, alphabet, *, min_size=2):
+    if not isinstance(alphabet, str):
+        raise TypeError(
+            f"{func} expected alphabet to be a str of distinct characters, got "
+            f"{type(alphabet).__name__}; pass for example alphabet='ACGT'."
+        )
+    if len(set(alphabet)) != len(alphabet) or len(alphabet) < min_size or "\0" in alphabet:
+        raise ValueError(
+            f"{func} expected alphabet to hold at least {min_size} distinct characters "
+            f"(and no NUL), got {alphabet!r}; remove repeated characters or add more."
+        )
+    return alphabet
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _balanced_labels(n_samples, n_classes, rng):
+    """Labels 0..n_classes-1 in random order, with class sizes differing by at most one."""
+    return rng.permutation(np.arange(n_samples) % n_classes)
+
+
+def _uniform_lengths(n_samples, min_len, max_len, rng):
+    return rng.randint(min_len, max_len + 1, size=n_samples)
+
+
+def _codes_to_strings(codes, lengths, alphabet):
+    """Turn a (n, width) array of indices into `alphabet` into n strings of given lengths.
+
+    Vectorised: characters past each length become NUL, which numpy drops from the end of
+    fixed-width unicode strings, so one view turns each row into its string.
+    """
+    n, width = codes.shape
+    if width == 0:
+        return [""] * n
+    table = np.array([*alphabet, ""], dtype="<U1")  # the last entry, "", is NUL
+    past_end = np.arange(width) >= np.asarray(lengths)[:, None]
+    chars = table[np.where(past_end, len(alphabet), codes)]
+    return np.ascontiguousarray(chars).view(f"<U{width}").ravel().tolist()
+
+
+def _choice(rng, options, size, p=None):
+    """rng.choice over a tuple of str, returning a list of str."""
+    idx = rng.choice(len(options), size=size, p=p)
+    return np.asarray(options, dtype=object)[idx].tolist()
+
+
+# --------------------------------------------------------------------------- motif task
+
+
+def make_motif_sequences(
+    n_samples=500,
+    *,
+    alphabet=_DNA,
+    min_len=10,
+    max_len=30,
+    motifs=("GATTACA", "CCGTTGC", "TGGACGT"),
+    return_motif_positions=False,
+    random_state=None,
+):
+    """Generate random strings whose class is decided by one inserted motif.
+
+    Sample ``i`` of class ``k`` is a string of uniformly drawn letters of `alphabet` with
+    ``motifs[k]`` written over it at a uniformly drawn position. The motif is the only
+    signal: the background letters are uniform and independent of the class, the length is
+    drawn independently of the class, and a string is drawn again until it holds its own
+    motif exactly once (where reported) and no motif of another class.
+
+    Parameters
+    ----------
+    n_samples : int, default=500
+        Number of strings.
+
+    alphabet : str, default='ACGT'
+        Distinct characters the strings are made of.
+
+    min_len, max_len : int, default=10, 30
+        Bounds (inclusive) of the uniformly drawn string lengths. `min_len` must be at
+        least the length of the longest motif.
+
+    motifs : sequence of str, default=('GATTACA', 'CCGTTGC', 'TGGACGT')
+        One motif per class, made of letters of `alphabet`; none may contain another.
+
+    return_motif_positions : bool, default=False
+        If True, also return where the motif lies in each string.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : list of str
+        The strings.
+
+    y : ndarray of int of shape (n_samples,)
+        The class of each string, the index of its motif in `motifs`. Classes are balanced
+        (their sizes differ by at most one).
+
+    positions : list of tuple of (int, int)
+        Only if `return_motif_positions`: ``(start, end)`` of the motif in each string, so
+        that ``X[i][start:end] == motifs[y[i]]``.
+
+    See Also
+    --------
+    make_dna_windows : A noisier motif task, with mutated motifs and GC-rich background.
+
+    Examples
+    --------
+    >>> from skseqattn.datasets import make_motif_sequences
+    >>> X, y, positions = make_motif_sequences(
+    ...     4, motifs=("AAAA", "CCCC"), alphabet="ACGT", return_motif_positions=True,
+    ...     random_state=0)
+    >>> X
+    ['GACAAAACTGGCA', 'GTTGGCCCCTGCG', 'AACCCCGGTACCTCCTG', 'GCTCAAAACGAGTTGTCCC']
+    >>> y
+    array([0, 1, 1, 0])
+    >>> positions
+    [(3, 7), (5, 9), (2, 6), (4, 8)]
+    >>> [x[start:end] for x, (start, end) in zip(X, positions)]
+    ['AAAA', 'CCCC', 'CCCC', 'AAAA']
+    >>> all(10 <= len(x) <= 30 for x in X)
+    True
+    """
+    func = "make_motif_sequences"
+    n_samples = _check_int(func, "n_samples", n_samples, low=1)
+    alphabet = _check_alphabet(func, alphabet)
+    min_len, max_len = _check_lengths(func, min_len, max_len)
+    if isinstance(motifs, str) or not all(isinstance(m, str) for m in motifs):
+        raise TypeError(
+            f"{func} expected motifs to be a sequence of str (one per class), got "
+            f"{motifs!r}; pass for example motifs=('GATTACA', 'CCGTTGC')."
+        )
+    motifs = tuple(motifs)
+    if len(motifs) < 2:
+        raise ValueError(
+            f"{func} expected at least 2 motifs (one per class), got {len(motifs)}; add a motif."
+        )
+    for motif in motifs:
+        unknown = sorted(set(motif) - set(alphabet))
+        if not motif or unknown:
+            raise ValueError(
+                f"{func} expected every motif to be a non-empty str of letters of "
+                f"alphabet={alphabet!r}, got {motif!r}; use letters of the alphabet only."
+            )
+        if len(motif) > min_len:
+            raise ValueError(
+                f"{func} expected every motif to fit in the shortest string "
+                f"(min_len={min_len}), got {motif!r} of length {len(motif)}; raise min_len "
+                "or shorten the motif."
+            )
+    for i, a in enumerate(motifs):
+        for j, b in enumerate(motifs):
+            if i != j and a in b:
+                raise ValueError(
+                    f"{func} expected motifs that do not contain one another, got {a!r} "
+                    f"inside {b!r}; choose other motifs."
+                )
+    return_motif_positions = bool(return_motif_positions)
+    rng = check_random_state(random_state)
+
+    n_classes = len(motifs)
+    motif_len = np.array([len(m) for m in motifs])
+    lookup = {c: i for i, c in enumerate(alphabet)}
+    motif_codes = np.zeros((n_classes, motif_len.max()), dtype=np.intp)
+    for k, motif in enumerate(motifs):
+        motif_codes[k, : len(motif)] = [lookup[c] for c in motif]
+
+    y = _balanced_labels(n_samples, n_classes, rng)
+    lengths = _uniform_lengths(n_samples, min_len, max_len, rng)
+    starts = rng.randint(0, lengths - motif_len[y] + 1)
+
+    def draw(rows):
+        codes = rng.randint(len(alphabet), size=(len(rows), max_len))
+        for offset in range(motif_codes.shape[1]):
+            has = np.flatnonzero(motif_len[y[rows]] > offset)
+            codes[has, starts[rows][has] + offset] = motif_codes[y[rows][has], offset]
+        return _codes_to_strings(codes, lengths[rows], alphabet)
+
+    def valid(text, k, start):
+        own = motifs[k]
+        if text.find(own) != start or text.find(own, start + 1) != -1:
+            return False
+        return not any(m in text for j, m in enumerate(motifs) if j != k)
+
+    X = [None] * n_samples
+    pending = np.arange(n_samples)
+    for _ in range(100):
+        for i, text in zip(pending.tolist(), draw(pending)):
+            X[i] = text
+        pending = np.array(
+            [i for i in pending.tolist() if not valid(X[i], y[i], starts[i])], dtype=np.intp
+        )
+        if pending.size == 0:
+            break
+    else:
+        raise ValueError(
+            f"{func} could not draw strings free of chance occurrences of the motifs "
+            f"{motifs!r} in 100 attempts; use longer motifs, a larger alphabet or shorter "
+            "strings (max_len)."
+        )
+
+    if return_motif_positions:
+        ends = starts + motif_len[y]
+        return X, y, list(zip(starts.tolist(), ends.tolist()))
+    return X, y
+
+
+# --------------------------------------------------------------------------- last token
+
+
+def make_last_token_sequences(
+    n_samples=500, *, n_classes=4, alphabet=None, min_len=1, max_len=25, random_state=None
+):
+    """Generate random strings whose label is their last character.
+
+    Every character but the last is drawn uniformly from `alphabet`; the last one is drawn
+    from ``alphabet[:n_classes]`` and is the label. Lengths are drawn uniformly and
+    independently of the label. A classifier that reads each string's true last step
+    (rather than padding) can reach accuracy 1; one that ignores it stays at chance.
+
+    Parameters
+    ----------
+    n_samples : int, default=500
+        Number of strings.
+
+    n_classes : int, default=4
+        Number of classes; the labels are the first `n_classes` letters of `alphabet`.
+
+    alphabet : str, default=None
+        Distinct characters the strings are made of. If None, the first `n_classes`
+        lowercase ASCII letters.
+
+    min_len, max_len : int, default=1, 25
+        Bounds (inclusive) of the uniformly drawn string lengths.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : list of str
+        The strings.
+
+    y : ndarray of str of shape (n_samples,)
+        The last character of each string. Classes are balanced (their sizes differ by at
+        most one).
+
+    See Also
+    --------
+    make_variable_length_series : The same idea for real-valued sequences.
+
+    Examples
+    --------
+    >>> from skseqattn.datasets import make_last_token_sequences
+    >>> X, y = make_last_token_sequences(5, n_classes=3, max_len=6, random_state=0)
+    >>> X
+    ['bcac', 'acba', 'bbbb', 'aa', 'abbb']
+    >>> y
+    array(['c', 'a', 'b', 'a', 'b'], dtype='<U1')
+    >>> all(x[-1] == label for x, label in zip(X, y))
+    True
+    """
+    func = "make_last_token_sequences"
+    n_samples = _check_int(func, "n_samples", n_samples, low=1)
+    n_classes = _check_int(func, "n_classes", n_classes, low=2)
+    if alphabet is None:
+        if n_classes > len(string.ascii_lowercase):
+            raise ValueError(
+                f"{func} expected n_classes <= 26 when alphabet is None, got "
+                f"{n_classes}; pass an alphabet with at least {n_classes} characters."
+            )
+        alphabet = string.ascii_lowercase[:n_classes]
+    alphabet = _check_alphabet(func, alphabet)
+    if n_classes > len(alphabet):
+        raise ValueError(
+            f"{func} expected n_classes <= len(alphabet)={len(alphabet)}, got "
+            f"n_classes={n_classes}; pass a longer alphabet or fewer classes."
+        )
+    min_len, max_len = _check_lengths(func, min_len, max_len)
+    rng = check_random_state(random_state)
+
+    labels = _balanced_labels(n_samples, n_classes, rng)
+    lengths = _uniform_lengths(n_samples, min_len, max_len, rng)
+    codes = rng.randint(len(alphabet), size=(n_samples, max_len))
+    codes[np.arange(n_samples), lengths - 1] = labels
+    X = _codes_to_strings(codes, lengths, alphabet)
+    y = np.array(list(alphabet[:n_classes]), dtype="<U1")[labels]
+    return X, y
+
+
+# --------------------------------------------------------------------------- DNA windows
+
+
+def make_dna_windows(
+    n_samples=1000,
+    *,
+    length=60,
+    motif="GGGACTTTCC",
+    conservation=0.85,
+    gc_content=0.41,
+    return_motif_positions=False,
+    random_state=None,
+):
+    """Generate DNA windows, some of which hold a mutated binding motif.
+
+    A binary task modelled on transcription-factor binding: each window is `length`
+    letters of A, C, G, T drawn independently with the given GC content (the human genome
+    has about 41 %). Half of the windows (class 1) also hold one copy of the motif at a
+    uniformly drawn position, sampled from a position weight matrix: at each position the
+    consensus letter with probability `conservation`, else one of the three others. Because
+    motifs mutate and background can resemble a motif by chance, the classes overlap.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of windows.
+
+    length : int, default=60
+        Length of every window; at least the length of `motif`.
+
+    motif : str, default='GGGACTTTCC'
+        Consensus of the binding motif (the default is the NF-kB site), letters of 'ACGT'.
+
+    conservation : float, default=0.85
+        Probability that a motif position shows its consensus letter; 1 plants exact
+        copies, 0.25 plants noise.
+
+    gc_content : float, default=0.41
+        Probability that a background letter is G or C.
+
+    return_motif_positions : bool, default=False
+        If True, also return where the motif was planted.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : list of str
+        The windows, each `length` letters long.
+
+    y : ndarray of int of shape (n_samples,)
+        1 for windows with a planted motif, 0 for background only; balanced.
+
+    positions : list
+        Only if `return_motif_positions`: ``(start, end)`` of the planted motif, or None
+        for windows of class 0.
+
+    See Also
+    --------
+    make_motif_sequences : A noise-free motif task with one motif per class.
+
+    Notes
+    -----
+    With the defaults, the Bayes classifier (which knows the weight matrix and the
+    background) reaches an accuracy of about 0.92; lower `conservation` makes the task
+    harder (about 0.84 at 0.75, 0.74 at 0.65).
+
+    Examples
+    --------
+    >>> from skseqattn.datasets import make_dna_windows
+    >>> X, y, positions = make_dna_windows(
+    ...     4, length=20, motif="TATAAA", return_motif_positions=True, random_state=0)
+    >>> X
+    ['GGCGCTTCTGGTAAATTTTT', 'CTAGATGCATCTATAAAGCC', 'GAGGATAAACTAAAGACAAA', 'GAACTATATCTGTAAACACC']
+    >>> y
+    array([0, 1, 1, 0])
+    >>> positions
+    [None, (11, 17), (3, 9), None]
+    >>> [X[1][11:17], X[2][3:9]]  # the second copy of the motif carries a mutation
+    ['TATAAA', 'GATAAA']
+    """
+    func = "make_dna_windows"
+    n_samples = _check_int(func, "n_samples", n_samples, low=1)
+    if not isinstance(motif, str) or not motif or set(motif) - set(_DNA):
+        raise ValueError(
+            f"{func} expected motif to be a non-empty str of the letters 'ACGT', got "
+            f"{motif!r}; pass for example motif='GGGACTTTCC'."
+        )
+    length = _check_int(
+        func, "length", length, low=len(motif), hint="it must hold the motif; raise it."
+    )
+    conservation = _check_fraction(func, "conservation", conservation)
+    gc_content = _check_fraction(func, "gc_content", gc_content)
+    rng = check_random_state(random_state)
+
+    y = _balanced_labels(n_samples, 2, rng)
+    background = np.array([1 - gc_content, gc_content, gc_content, 1 - gc_content]) / 2
+    codes = np.searchsorted(np.cumsum(background), rng.random_sample((n_samples, length)))
+    codes = np.minimum(codes, 3)  # guard against rounding at the top of the cumsum
+
+    consensus = np.array([_DNA.index(c) for c in motif])
+    m = len(motif)
+    positive = np.flatnonzero(y == 1)
+    starts = rng.randint(0, length - m + 1, size=positive.size)
+    keep = rng.random_sample((positive.size, m)) < conservation
+    other = (consensus + 1 + rng.randint(0, 3, size=(positive.size, m))) % 4
+    planted = np.where(keep, consensus, other)
+    codes[positive[:, None], starts[:, None] + np.arange(m)] = planted
+
+    X = _codes_to_strings(codes, np.full(n_samples, length), _DNA)
+    if return_motif_positions:
+        positions = [None] * n_samples
+        for i, start in zip(positive.tolist(), starts.tolist()):
+            positions[i] = (start, start + m)
+        return X, y, positions
+    return X, y
+
+
+# --------------------------------------------------------------------------- domains
+
+_WORDS = (
+    "air app art auto bank bay bear best bet big bio bird bit black blog blue boat book box "
+    "brand bright buy cafe camp car card care cash cat city clean click clinic cloud club "
+    "coast code coffee cool craft daily data deal dental design dev digital direct dog dream "
+    "east easy eco edu energy express farm fashion fast film find fire fit flow fly food "
+    "forest fox free fresh fun game garden get global go gold golf good green group guide "
+    "health help hill home host hot house hub idea info inn job joy key kids king lab lake "
+    "land law learn life light line link live local love mail market media med mind mobile "
+    "money moon motor music my net new news next north one online open pay pet photo pixel "
+    "plan play plus point post power press pro quick radio red rent river road rock room "
+    "safe school sea secure sell shop sky smart social soft solar south space sport star "
+    "store studio style sun super sure swift talk taxi team tech the time today top tour "
+    "town toy trade travel tree trip true tv union up usa value vision wave way web well west "
+    "white wild wine wise wolf work world yoga you zone"
+).split()
+_CONSONANTS = tuple("bcdfghjklmnprstvz") + ("br", "ch", "cl", "st", "tr", "sh")
+_VOWELS = tuple("aeiou") + ("ai", "ea", "ou")
+_BENIGN_TLDS = (
+    ("com", "org", "net", "de", "co.uk", "io", "fr", "ru", "info", "nl", "it", "es"),
+    (0.46, 0.1, 0.08, 0.07, 0.05, 0.04, 0.04, 0.04, 0.03, 0.03, 0.03, 0.03),
+)
+_BENIGN_SUBDOMAINS = (
+    ("", "www.", "mail.", "shop.", "blog.", "m.", "api."),
+    (0.72, 0.16, 0.03, 0.03, 0.02, 0.02, 0.02),
+)
+_DGA_TLDS = (
+    ("com", "net", "org", "info", "biz", "ru", "cc", "ws", "xyz", "top"),
+    (0.3, 0.15, 0.1, 0.1, 0.08, 0.08, 0.05, 0.04, 0.05, 0.05),
+)
+_DOMAIN_FAMILIES = (
+    "benign-words",
+    "benign-syllables",
+    "dga-letters",
+    "dga-alphanumeric",
+    "dga-hex",
+    "dga-words",
+)
+
+
+def _pseudo_words(n, rng, min_syllables, max_syllables, *, p_closed=0.25, vowels=_VOWELS):
+    """Pronounceable pseudo-words: consonant-vowel syllables, closed with prob `p_closed`."""
+    n_syl = rng.randint(min_syllables, max_syllables + 1, size=n)
+    width = max_syllables
+    onset = np.asarray(_CONSONANTS, dtype=object)[rng.randint(len(_CONSONANTS), size=(n, width))]
+    vowel = np.asarray(vowels, dtype=object)[rng.randint(len(vowels), size=(n, width))]
+    coda = np.where(
+        rng.random_sample((n, width)) < p_closed,
+        np.asarray(tuple("nrlst"), dtype=object)[rng.randint(5, size=(n, width))],
+        "",
+    )
+    syllables = (onset + vowel + coda).tolist()
+    return ["".join(row[:k]) for row, k in zip(syllables, n_syl.tolist())]
+
+
+def _random_strings(n, rng, alphabet, min_len, max_len):
+    lengths = _uniform_lengths(n, min_len, max_len, rng)
+    codes = rng.randint(len(alphabet), size=(n, max_len))
+    return _codes_to_strings(codes, lengths, alphabet)
+
+
+def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, random_state=None):
+    """Generate benign and machine-generated (DGA-like) domain names.
+
+    A binary task modelled on the detection of domain generation algorithms, which malware
+    uses to find its command servers. Half of the names (class 0) look benign: one to three
+    English word pieces or pronounceable pseudo-words, sometimes joined by hyphens or
+    followed by a number, under common top-level domains and sometimes a subdomain such as
+    ``www.``. The other half (class 1) come in equal shares from four DGA families: random
+    letters, random letters and digits, hexadecimal strings, and concatenations of two to
+    four dictionary words (the hard family, which shares its vocabulary with benign names).
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of domain names.
+
+    max_len : int, default=70
+        Longest name, top-level domain included; longer names are cut before the
+        top-level domain. At least 24.
+
+    return_families : bool, default=False
+        If True, also return the family of each name.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : list of str
+        The domain names, lowercase.
+
+    y : ndarray of int of shape (n_samples,)
+        0 for benign, 1 for machine-generated; balanced.
+
+    families : ndarray of str of shape (n_samples,)
+        Only if `return_families`: one of 'benign-words', 'benign-syllables',
+        'dga-letters', 'dga-alphanumeric', 'dga-hex', 'dga-words'.
+
+    Examples
+    --------
+    >>> from skseqattn.datasets import make_domain_names
+    >>> X, y, families = make_domain_names(6, return_families=True, random_state=1)
+    >>> for name, label, family in zip(X, y, families):
+    ...     print(label, family.ljust(16), name)
+    0 benign-words     cardtop.com
+    1 dga-hex          4e477d490c20da7c1798ac40c1e.com
+    0 benign-syllables chergou.net
+    0 benign-words     blog.lawroad.com
+    1 dga-letters      tjspaezpcxhziwjdhxefz.xyz
+    1 dga-alphanumeric 8kxpxzh2k6.info
+    """
+    func = "make_domain_names"
+    n_samples = _check_int(func, "n_samples", n_samples, low=1)
+    max_len = _check_int(func, "max_len", max_len, low=24)
+    rng = check_random_state(random_state)
+
+    y = _balanced_labels(n_samples, 2, rng)
+    families = np.empty(n_samples, dtype=object)
+    benign = np.flatnonzero(y == 0)
+    families[benign] = np.where(
+        rng.random_sample(benign.size) < 0.7, "benign-words", "benign-syllables"
+    )
+    dga = np.flatnonzero(y == 1)
+    families[dga] = np.asarray(_DOMAIN_FAMILIES[2:], dtype=object)[
+        _balanced_labels(dga.size, 4, rng)
+    ]
+
+    bases = np.empty(n_samples, dtype=object)
+    words = np.asarray(_WORDS, dtype=object)
+
+    rows = np.flatnonzero(families == "benign-words")
+    n_words = rng.choice([1, 2, 3], size=rows.size, p=[0.3, 0.5, 0.2])
+    pieces = words[rng.randint(len(words), size=(rows.size, 3))].tolist()
+    seps = np.where(rng.random_sample(rows.size) < 0.15, "-", "").tolist()
+    bases[rows] = [sep.join(row[:k]) for row, k, sep in zip(pieces, n_words.tolist(), seps)]
+
+    rows = np.flatnonzero(families == "benign-syllables")
+    first = _pseudo_words(rows.size, rng, 2, 3)
+    second = _pseudo_words(rows.size, rng, 1, 3)
+    two = rng.random_sample(rows.size) < 0.3
+    bases[rows] = [a + b if t else a for a, b, t in zip(first, second, two.tolist())]
+
+    benign_rows = np.flatnonzero(y == 0)
+    numbered = benign_rows[rng.random_sample(benign_rows.size) < 0.08]
+    numbers = rng.choice(["24", "365", "1", "2", "4u", "360", "99", "2go"], size=numbered.size)
+    bases[numbered] = [b + s for b, s in zip(bases[numbered].tolist(), numbers.tolist())]
+
+    rows = np.flatnonzero(families == "dga-letters")
+    bases[rows] = _random_strings(rows.size, rng, string.ascii_lowercase, 8, 24)
+    rows = np.flatnonzero(families == "dga-alphanumeric")
+    bases[rows] = _random_strings(rows.size, rng, string.ascii_lowercase + string.digits, 10, 30)
+    rows = np.flatnonzero(families == "dga-hex")
+    bases[rows] = _random_strings(rows.size, rng, "0123456789abcdef", 16, 32)
+    rows = np.flatnonzero(families == "dga-words")
+    n_words = rng.randint(2, 5, size=rows.size)
+    pieces = words[rng.randint(len(words), size=(rows.size, 4))].tolist()
+    bases[rows] = ["".join(row[:k]) for row, k in zip(pieces, n_words.tolist())]
+
+    prefixes = np.full(n_samples, "", dtype=object)
+    tlds = np.empty(n_samples, dtype=object)
+    prefixes[benign] = _choice(rng, _BENIGN_SUBDOMAINS[0], benign.size, p=_BENIGN_SUBDOMAINS[1])
+    tlds[benign] = _choice(rng, _BENIGN_TLDS[0], benign.size, p=_BENIGN_TLDS[1])
+    tlds[dga] = _choice(rng, _DGA_TLDS[0], dga.size, p=_DGA_TLDS[1])
+
+    X = []
+    for prefix, base, tld in zip(prefixes.tolist(), bases.tolist(), tlds.tolist()):
+        room = max_len - len(prefix) - len(tld) - 1
+        X.append(f"{prefix}{base[:room].rstrip('-')}.{tld}")
+    if return_families:
+        return X, y, families.astype(str)
+    return X, y
+
+
+# --------------------------------------------------------------------------- first names
+
+# (ending, probability that a name with this ending is labelled 'F')
+_NAME_ENDINGS = (
+    ("a", 0.9),
+    ("ia", 0.95),
+    ("ina", 0.95),
+    ("elle", 0.92),
+    ("ette", 0.92),
+    ("e", 0.7),
+    ("ie", 0.8),
+    ("i", 0.75),
+    ("y", 0.6),
+    ("o", 0.15),
+    ("us", 0.05),
+    ("er", 0.2),
+    ("an", 0.3),
+    ("en", 0.3),
+    ("on", 0.15),
+    ("el", 0.35),
+    ("is", 0.5),
+    ("ard", 0.05),
+    ("ik", 0.1),
+    ("d", 0.1),
+    ("t", 0.15),
+    ("n", 0.3),
+)
+
+
+def make_first_names(n_samples=1000, *, min_len=3, max_len=10, random_state=None):
+    """Generate first-name-like strings with a noisy, ending-based binary label.
+
+    Each name is a capitalised pronounceable stem of one to three syllables followed by one
+    of 22 endings. The label, 'F' or 'M', depends only on the ending, and only in
+    probability: a name ending in 'a' is labelled 'F' with probability 0.9, one ending in
+    'us' with probability 0.05, one ending in 'is' with probability 0.5, and so on. So the
+    task has irreducible error, like the gender-from-name tasks it imitates.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of names.
+
+    min_len, max_len : int, default=3, 10
+        Bounds (inclusive) of the name lengths; names outside them are drawn again.
+        `max_len` must be at least 6.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : list of str
+        The names.
+
+    y : ndarray of str of shape (n_samples,)
+        'F' or 'M'. Classes are not balanced on purpose; about 45 % are 'F'.
+
+    Notes
+    -----
+    The Bayes classifier (predict 'F' when the ending's probability exceeds 0.5) has an
+    accuracy of about 0.81; no model can do better on average.
+
+    Examples
+    --------
+    >>> from skseqattn.datasets import make_first_names
+    >>> X, y = make_first_names(5, random_state=0)
+    >>> X
+    ['Racian', 'Kateel', 'Hosolan', 'Mea', 'Luette']
+    >>> y
+    array(['M', 'M', 'F', 'F', 'F'], dtype='<U1')
+    """
+    func = "make_first_names"
+    n_samples = _check_int(func, "n_samples", n_samples, low=1)
+    min_len, max_len = _check_lengths(func, min_len, max_len)
+    max_len = _check_int(
+        func, "max_len", max_len, low=6, hint="names need room for a stem and an ending."
+    )
+    rng = check_random_state(random_state)
+
+    endings = np.asarray([e for e, _ in _NAME_ENDINGS], dtype=object)
+    p_female = np.array([p for _, p in _NAME_ENDINGS])
+    X = [None] * n_samples
+    ending_idx = np.empty(n_samples, dtype=np.intp)
+    pending = np.arange(n_samples)
+    for _ in range(100):
+        which = rng.randint(len(endings), size=pending.size)
+        stems = _pseudo_words(pending.size, rng, 1, 3, p_closed=0.0, vowels=tuple("aeiou"))
+        names = [(s + e).capitalize() for s, e in zip(stems, endings[which].tolist())]
+        ok = np.array([min_len <= len(name) <= max_len for name in names], dtype=bool)
+        for i, name, k in zip(pending[ok].tolist(), np.asarray(names, dtype=object)[ok], which[ok]):
+            X[i] = name
+            ending_idx[i] = k
+        pending = pending[~ok]
+        if pending.size == 0:
+            break
+    else:
+        raise ValueError(
+            f"{func} could not draw names with lengths in [{min_len}, {max_len}] in 100 "
+            "attempts; widen the bounds."
+        )
+    female = rng.random_sample(n_samples) < p_female[ending_idx]
+    y = np.where(female, "F", "M")
+    return X, y
+
+
+# --------------------------------------------------------------------------- real-valued
+
+
+def make_variable_length_series(
+    n_samples=500, *, n_features=1, min_len=5, max_len=40, random_state=None
+):
+    """Generate real-valued sequences of varying length labelled by their last step.
+
+    Every value is drawn independently from a standard normal distribution, except the
+    last value of feature 0, whose sign is the label: ``y[i] == int(X[i][-1, 0] > 0)``.
+    Lengths are drawn uniformly and independently of the label, and every earlier step
+    carries no information. A model that pads the sequences and reads the padded end
+    instead of each sequence's true last step stays at chance.
+
+    Parameters
+    ----------
+    n_samples : int, default=500
+        Number of sequences.
+
+    n_features : int, default=1
+        Number of features per step.
+
+    min_len, max_len : int, default=5, 40
+        Bounds (inclusive) of the uniformly drawn sequence lengths.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : list of ndarray of shape (T_i, n_features)
+        The sequences, float64.
+
+    y : ndarray of int of shape (n_samples,)
+        1 if the last value of feature 0 is positive, else 0; balanced.
+
+    See Also
+    --------
+    pad_sequences : Stack such sequences into one NaN-padded 3-D array.
+    make_last_token_sequences : The same idea for strings.
+
+    Examples
+    --------
+    >>> from skseqattn.datasets import make_variable_length_series, pad_sequences
+    >>> X, y = make_variable_length_series(3, n_features=2, random_state=0)
+    >>> [x.shape for x in X]
+    [(5, 2), (8, 2), (8, 2)]
+    >>> y
+    array([0, 1, 0])
+    >>> [int(x[-1, 0] > 0) for x in X]
+    [0, 1, 0]
+    >>> pad_sequences(X).shape
+    (3, 8, 2)
+    """
+    func = "make_variable_length_series"
+    n_samples = _check_int(func, "n_samples", n_samples, low=1)
+    n_features = _check_int(func, "n_features", n_features, low=1)
+    min_len, max_len = _check_lengths(func, min_len, max_len)
+    rng = check_random_state(random_state)
+
+    y = _balanced_labels(n_samples, 2, rng)
+    lengths = _uniform_lengths(n_samples, min_len, max_len, rng)
+    ends = np.cumsum(lengths)
+    values = rng.standard_normal((int(ends[-1]), n_features))
+    magnitude = np.abs(values[ends - 1, 0]) + np.finfo(np.float64).tiny  # never exactly 0
+    values[ends - 1, 0] = np.where(y == 1, magnitude, -magnitude)
+    X = np.split(values, ends[:-1])
+    return X, y
+
+
+def pad_sequences(
+    sequences, *, max_len=None, padding="post", truncating="pre", value=np.nan, dtype=None
+):
+    """Stack sequences of different lengths into one padded 3-D array.
+
+    Parameters
+    ----------
+    sequences : sequence of array-like of shape (T_i, n_features) or (T_i,)
+        The sequences; 1-D ones are read as a single feature. All must have the same
+        number of features.
+
+    max_len : int, default=None
+        Length of the output's time axis. If None, the longest sequence's length. Longer
+        sequences are cut as `truncating` says.
+
+    padding : {'post', 'pre'}, default='post'
+        Pad after each sequence ('post') or before it ('pre').
+
+    truncating : {'pre', 'post'}, default='pre'
+        Cut the first steps ('pre', which keeps each sequence's end, the part tasks such
+        as :func:`make_variable_length_series` depend on) or the last ones ('post').
+
+    value : float, default=np.nan
+        Fill value for the padding. NaN marks padding unambiguously, since real steps
+        should never be NaN.
+
+    dtype : dtype, default=None
+        Output dtype. If None, the sequences' common floating dtype (float64 when they
+        are integers and `value` is not an integer).
+
+    Returns
+    -------
+    padded : ndarray of shape (n_sequences, max_len, n_features)
+        The padded sequences.
+
+    See Also
+    --------
+    make_variable_length_series : Variable-length sequences to pad.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skseqattn.datasets import pad_sequences
+    >>> seqs = [np.array([[1.0], [2.0], [3.0]]), np.array([[4.0]])]
+    >>> pad_sequences(seqs)[..., 0]
+    array([[ 1.,  2.,  3.],
+           [ 4., nan, nan]])
+    >>> pad_sequences(seqs, padding="pre", value=0.0)[..., 0]
+    array([[1., 2., 3.],
+           [0., 0., 4.]])
+    >>> pad_sequences(seqs, max_len=2)[..., 0]
+    array([[ 2.,  3.],
+           [ 4., nan]])
+    """
+    func = "pad_sequences"
+    if isinstance(sequences, np.ndarray) and sequences.ndim == 3:
+        sequences = list(sequences)
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
+        raise TypeError(
+            f"{func} expected a sequence of arrays of shape (T_i, n_features), got "
+            f"{type(sequences).__name__}; pass a list of arrays."
+        )
+    if len(sequences) == 0:
+        raise ValueError(f"{func} expected at least one sequence, got none; pass a non-empty list.")
+    for name, arg in [("padding", padding), ("truncating", truncating)]:
+        if arg not in ("pre", "post"):
+            raise ValueError(f"{func} expected {name} to be 'pre' or 'post', got {arg!r}.")
+    arrays = []
+    for i, seq in enumerate(sequences):
+        arr = np.asarray(seq)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{func} expected every sequence to be 1-D (T_i,) or 2-D (T_i, n_features), "
+                f"got shape {arr.shape} for sequence {i}; reshape it."
+            )
+        arrays.append(arr)
+    n_features = {arr.shape[1] for arr in arrays}
+    if len(n_features) > 1:
+        raise ValueError(
+            f"{func} expected every sequence to have the same number of features, got "
+            f"{sorted(n_features)}; select the same features in each sequence."
+        )
+    n_features = n_features.pop()
+    longest = max(arr.shape[0] for arr in arrays)
+    max_len = longest if max_len is None else _check_int(func, "max_len", max_len, low=1)
+
+    if dtype is None:
+        dtype = np.result_type(*[arr.dtype for arr in arrays])
+        if not np.issubdtype(dtype, np.inexact):
+            value_is_int = float(value).is_integer() if np.isfinite(value) else False
+            if not (np.issubdtype(dtype, np.integer) and value_is_int):
+                dtype = np.float64
+    padded = np.full((len(arrays), max_len, n_features), value, dtype=dtype)
+    for i, arr in enumerate(arrays):
+        if arr.shape[0] > max_len:
+            arr = arr[-max_len:] if truncating == "pre" else arr[:max_len]
+        t = arr.shape[0]
+        if t == 0:
+            continue
+        if padding == "post":
+            padded[i, :t] = arr
+        else:
+            padded[i, max_len - t :] = arr
+    return padded
