@@ -1,10 +1,12 @@
 """Sequence classification with a bidirectional LSTM and attention, the scikit-learn way.
 
 - :class:`CharSequenceVectorizer` turns strings into padded id matrices.
+- :class:`BiLSTMAttentionClassifier` classifies token-id or real-valued sequences.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._classifier import BiLSTMAttentionClassifier
 from ._vectorizer import PAD_ID, UNK_ID, CharSequenceVectorizer
 
 try:
@@ -15,6 +17,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "PAD_ID",
     "UNK_ID",
+    "BiLSTMAttentionClassifier",
     "CharSequenceVectorizer",
     "__version__",
 ]

@@ -1,0 +1,722 @@
+"""BiLSTMAttentionClassifier: the scikit-learn face of the sequence classifier.
+
+The estimator validates input, encodes labels and weights, splits off validation data, and
+builds a fresh skorch :class:`~skseqattn._net.SequenceNet` around a
+:class:`~skseqattn.nn.SequenceClassifierModule` inside ``fit``. It never looks inside a
+tensor: the module receives left-aligned batches and their lengths, and returns logits.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping, GradientNormClipping
+from skorch.helper import predefined_split
+
+from ._check_sequences import check_sequences, is_ragged_list, resolve_input_type
+from ._net import BatchAccuracy, SequenceNet
+from ._progress import progress_callbacks
+from ._sequences import BucketBatchIterator, SequenceDataset
+from ._vectorizer import UNK_ID
+from .nn import SequenceClassifierModule
+
+__all__ = ["BiLSTMAttentionClassifier"]
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_PREDICT_BATCH = 512
+
+
+class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
+    """Bidirectional LSTM (or GRU) with attention pooling, as a scikit-learn classifier.
+
+    An embedding (for token ids) or the raw feature vectors (for real-valued input) feed a
+    bidirectional RNN; a masked pooling layer (attention by default) turns its outputs into
+    one vector per sequence, and a linear layer gives the class scores. Training runs
+    through skorch. Padding is handled by construction: the RNN runs on packed sequences,
+    attention gives padding exactly zero weight, and predictions do not depend on the width
+    or side of the padding nor on which rows share a batch.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=64
+        Size of the token embedding; ignored for real-valued input.
+    hidden_size : int, default=64
+        Hidden units of the RNN per direction.
+    num_layers : int, default=1
+        Number of stacked RNN layers.
+    bidirectional : bool, default=True
+        Add a backward direction.
+    cell : {'lstm', 'gru'}, default='lstm'
+        The recurrent cell.
+    pooling : {'attention', 'last', 'mean', 'max'}, default='attention'
+        How the outputs of all steps become one vector: attention-weighted sum, the final
+        state (the forward direction at the last real step, the backward at the first),
+        the mean or the maximum over real steps.
+    attention : {'additive', 'dot', 'general'}, default='additive'
+        Attention score when ``pooling='attention'``: ``'additive'`` is Bahdanau / HAN-style
+        ``v . tanh(W h + b)`` against a learned context vector; ``'dot'`` is a scaled dot
+        product with a learned query; ``'general'`` is Luong's ``h^T W s`` with the final
+        state ``s`` as the query.
+    attention_heads : int, default=1
+        Number of attention heads; their pooled vectors are concatenated (structured
+        self-attention).
+    dropout : float, default=0.2
+        Dropout on the RNN's inputs, between stacked layers and before the linear head.
+    embedding_weights : array-like of shape (n_ids, embedding_dim), default=None
+        Initial embedding, e.g. pretrained vectors aligned with a fixed vocabulary of a
+        :class:`~skseqattn.CharSequenceVectorizer`. Row 0 is padding.
+    freeze_embeddings : bool, default=False
+        Keep the embedding fixed during training.
+    input_type : {'auto', 'tokens', 'features'}, default='auto'
+        What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
+        real-valued sequences; say so explicitly when the dtype is ambiguous (ids stored
+        as floats, say).
+    max_epochs : int, default=30
+        Maximum number of passes over the training data.
+    batch_size : int, default=64
+        Sequences per training batch.
+    lr : float, default=3e-3
+        Learning rate.
+    optimizer : {'adam', 'adamw', 'sgd'} or torch optimizer class, default='adam'
+    weight_decay : float, default=0.0
+    clip_grad_norm : float or None, default=5.0
+        Clip the gradient norm to this value; None disables clipping.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's linear models.
+    validation_fraction : float or None, default=0.1
+        Fraction of the training data held out (stratified) to record validation loss and
+        accuracy, and for early stopping. None uses all data for training.
+    early_stopping : bool, default=True
+        Stop when the validation loss has not improved for ``patience`` epochs, and
+        restore the weights of the best epoch. Needs ``validation_fraction``.
+    patience : int, default=5
+        Epochs without improvement before stopping.
+    callbacks : list of skorch callbacks, default=None
+        Extra callbacks for the skorch net.
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the fitted network (same classes and input
+        kind) instead of starting anew.
+    device : str, default='cpu'
+        ``'cpu'``, ``'cuda'`` (or ``'cuda:N'``) or ``'auto'`` (CUDA when available).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation split. With an
+        int, two fits on the CPU give bit-identical predictions.
+    verbose : int, default=0
+        0 prints nothing; 1 prints a table row per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    input_type_ : {'tokens', 'features'}
+        The kind of input seen in ``fit``.
+    n_ids_ : int
+        Size of the embedding (token input only): ids at or above it are read as unknown.
+    n_features_in_ : int
+        For real-valued input: the number of features per step; for a 2-D float array,
+        its number of columns (time steps), which predict then expects too. Not set for
+        token input, whose width may differ between calls.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame of univariate sequences.
+    feature_mean_, feature_scale_ : ndarray of shape (n_step_features,)
+        Standardisation of real-valued input, computed over real (non-padded) steps.
+    module_ : SequenceClassifierModule
+        The trained PyTorch module.
+    net_ : skorch.NeuralNet
+        The skorch net that trained it.
+    history_ : skorch.History
+        Per-epoch ``train_loss``, ``train_acc`` and, with validation, ``valid_loss`` and
+        ``valid_acc``: ``history_[:, 'valid_loss']``.
+    n_epochs_ : int
+        Epochs trained (over all ``fit`` calls with ``warm_start``).
+    best_epoch_ : int or None
+        Epoch whose weights were restored by early stopping (None without it).
+
+    See Also
+    --------
+    CharSequenceVectorizer : Turns strings into the id matrices this classifier reads.
+
+    Notes
+    -----
+    Token ids at or above ``n_ids_`` at predict time (a vocabulary grown after fitting)
+    are read as the unknown id 1 rather than rejected. A sequence with no real step (an
+    empty string) gets a finite probability row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skseqattn import BiLSTMAttentionClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randint(2, 6, size=(200, 8))
+    >>> y = (X[:, 0] == 2).astype(int)
+    >>> clf = BiLSTMAttentionClassifier(hidden_size=16, max_epochs=5, random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    >>> clf.predict_proba(X[:2]).sum(axis=1).round(6)
+    array([1., 1.])
+    """
+
+    _parameter_constraints: dict = {
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "cell": [StrOptions({"lstm", "gru"})],
+        "pooling": [StrOptions({"attention", "last", "mean", "max"})],
+        "attention": [StrOptions({"additive", "dot", "general"})],
+        "attention_heads": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "embedding_weights": ["array-like", None],
+        "freeze_embeddings": ["boolean"],
+        "input_type": [StrOptions({"auto", "tokens", "features"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        embedding_dim=64,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        cell="lstm",
+        pooling="attention",
+        attention="additive",
+        attention_heads=1,
+        dropout=0.2,
+        embedding_weights=None,
+        freeze_embeddings=False,
+        input_type="auto",
+        max_epochs=30,
+        batch_size=64,
+        lr=3e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=5.0,
+        class_weight=None,
+        validation_fraction=0.1,
+        early_stopping=True,
+        patience=5,
+        callbacks=None,
+        warm_start=False,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.cell = cell
+        self.pooling = pooling
+        self.attention = attention
+        self.attention_heads = attention_heads
+        self.dropout = dropout
+        self.embedding_weights = embedding_weights
+        self.freeze_embeddings = freeze_embeddings
+        self.input_type = input_type
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input handling
+    def _resolve_device(self) -> str:
+        device = str(self.device)
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"{type(self).__name__} was given device={self.device!r} but no CUDA device "
+                "is available; use device='cpu' or device='auto'."
+            )
+        try:
+            torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{type(self).__name__} got device={self.device!r}; expected 'cpu', 'cuda', "
+                "'cuda:N' or 'auto'."
+            ) from exc
+        return device
+
+    def _validate_X(self, X, *, reset: bool):
+        """Return (sequences, input_type, fitted_meta) for raw X; checks against fit."""
+        name = type(self).__name__
+        input_type = resolve_input_type(X, self.input_type, name)
+        if not reset and input_type != self.input_type_:
+            raise ValueError(
+                f"{name} was fitted on {self.input_type_} but got {input_type} input; pass "
+                f"the same kind of data as in fit (or set input_type='{self.input_type_}')."
+            )
+        meta = {}
+        # A 2-D float table of univariate sequences is a table like any other in sklearn:
+        # its columns are checked against fit. Other forms are checked below.
+        is_table = input_type == "features" and not is_ragged_list(X) and _ndim(X) == 2
+        if is_table:
+            # On reset, validate_data records n_features_in_ and feature_names_in_ on the
+            # object it is given: give it a blank probe so that a fit that fails later leaves
+            # this estimator untouched; fit copies them over once everything succeeded.
+            probe = _FeatureRecord() if reset else self
+            X = validate_data(
+                probe,
+                X,
+                reset=reset,
+                dtype=np.float32,
+                ensure_all_finite="allow-nan",
+                ensure_min_features=1,
+            )
+            if reset:
+                meta.update(vars(probe))
+        seqs = check_sequences(X, input_type=input_type, name=name)
+        if input_type == "features":
+            n_step_features = seqs.values.shape[1]
+            if not is_table:
+                meta["n_features_in_"] = n_step_features
+            if not reset:
+                expected = self.feature_mean_.shape[0]
+                if n_step_features != expected:
+                    raise ValueError(
+                        f"X has {n_step_features} features per step, but {name} is "
+                        f"expecting {expected} features per step as input."
+                    )
+        return seqs, input_type, meta
+
+    def _prepare_targets(self, y, n_samples, sample_weight):
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+        y = np.asarray(y) if not hasattr(y, "shape") else y
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y_arr = y_arr.ravel()
+        if y_arr.ndim != 1:
+            raise ValueError(
+                f"{name} expected y of shape (n_samples,), got shape {y_arr.shape}; it "
+                "predicts one label per sequence."
+            )
+        if y_arr.dtype.kind in "fc" and np.isnan(y_arr.astype(float)).any():
+            raise ValueError("Input y contains NaN.")
+        check_classification_targets(y_arr)
+        if len(y_arr) != n_samples:
+            raise ValueError(
+                f"{name} got X with {n_samples} sequences but y with {len(y_arr)} labels; "
+                "they must have the same length."
+            )
+        encoder = LabelEncoder().fit(y_arr)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {encoder.classes_[0]!r}."
+            )
+        y_enc = encoder.transform(y_arr)
+        weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64)
+        if self.class_weight is not None:
+            weights = weights * compute_sample_weight(self.class_weight, y_arr)
+        if not np.any(weights > 0):
+            raise ValueError(
+                f"{name} got sample weights that are all zero; at least one sample needs a "
+                "positive weight."
+            )
+        if (weights < 0).any():
+            raise ValueError(f"{name} got negative sample weights; weights must be >= 0.")
+        return encoder.classes_, y_enc, weights
+
+    def _split(self, y_enc, rng):
+        """Indices of training and validation rows (validation may be empty)."""
+        n = len(y_enc)
+        all_idx = np.arange(n)
+        if self.validation_fraction is None:
+            return all_idx, all_idx[:0]
+        n_valid = int(np.ceil(self.validation_fraction * n))
+        if n_valid < 1 or n - n_valid < 2:
+            return all_idx, all_idx[:0]
+        counts = np.bincount(y_enc)
+        if counts.min() >= 2 and n_valid >= len(counts):
+            from sklearn.model_selection import StratifiedShuffleSplit
+
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=rng)
+            train, valid = next(splitter.split(np.zeros(n), y_enc))
+        else:
+            perm = rng.permutation(n)
+            valid, train = perm[:n_valid], perm[n_valid:]
+        return np.sort(train), np.sort(valid)
+
+    # ------------------------------------------------------------------ building the net
+    def _build_module(self, n_classes, n_ids, n_features):
+        weights = None
+        if self.embedding_weights is not None:
+            weights = np.asarray(self.embedding_weights, dtype=np.float32)
+        return SequenceClassifierModule(
+            n_classes=n_classes,
+            vocab_size=n_ids,
+            n_features=n_features,
+            embedding_dim=self.embedding_dim,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            cell=self.cell,
+            pooling=self.pooling,
+            attention=self.attention,
+            attention_heads=self.attention_heads,
+            dropout=self.dropout,
+            embedding_weights=weights,
+            freeze_embeddings=self.freeze_embeddings,
+        )
+
+    def _build_net(self, module, device, valid_ds, rng):
+        callbacks = [("accuracy", BatchAccuracy())]
+        if self.clip_grad_norm is not None:
+            callbacks.append(
+                ("clip", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+            )
+        if valid_ds is not None and self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.patience,
+                        load_best=True,
+                        sink=print if self.verbose else _noop,
+                    ),
+                )
+            )
+        callbacks.extend(progress_callbacks(self.verbose))
+        for i, cb in enumerate(self.callbacks or []):
+            if isinstance(cb, tuple):
+                callbacks.append(cb)
+            else:
+                callbacks.append((f"user_{i}_{type(cb).__name__}", cb))
+        optimizer = self.optimizer
+        if isinstance(optimizer, str):
+            optimizer = _OPTIMIZERS[optimizer]
+        return SequenceNet(
+            module=module,
+            criterion=torch.nn.CrossEntropyLoss,
+            criterion__reduction="none",
+            optimizer=optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BucketBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__random_state=rng,
+            iterator_train__device=device,
+            iterator_valid=BucketBatchIterator,
+            iterator_valid__batch_size=max(self.batch_size, _PREDICT_BATCH),
+            iterator_valid__device=device,
+            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
+            callbacks=callbacks,
+            device=device,
+            verbose=self.verbose,
+        )
+
+    # ------------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train on sequences ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Token ids of shape (n_samples, width) (0 is padding, either side), real-valued
+            sequences of shape (n_samples, T, n_features) with all-NaN padded steps, a 2-D
+            float array of univariate sequences, or a list of arrays of different lengths.
+        y : array-like of shape (n_samples,)
+            Labels: strings, integers or booleans.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights in the loss.
+
+        Returns
+        -------
+        self : BiLSTMAttentionClassifier
+        """
+        name = type(self).__name__
+        device = self._resolve_device()
+        continuing = self.warm_start and hasattr(self, "net_")
+        seqs, input_type, meta = self._validate_X(X, reset=not continuing)
+        classes, y_enc, weights = self._prepare_targets(y, len(seqs), sample_weight)
+
+        if continuing and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"{name} with warm_start=True got classes {list(classes)} but was fitted on "
+                f"{list(self.classes_)}; set warm_start=False to train anew."
+            )
+
+        fitted = {}
+        if input_type == "tokens":
+            seen = int(seqs.values.max()) + 1 if seqs.values.size else 2
+            if continuing:
+                n_ids = self.n_ids_
+                seqs.values = np.where(seqs.values >= n_ids, UNK_ID, seqs.values)
+            elif self.embedding_weights is not None:
+                n_ids = np.shape(self.embedding_weights)[0]
+                if seen > n_ids:
+                    raise ValueError(
+                        f"{name} got token id {seen - 1} but embedding_weights has only "
+                        f"{n_ids} rows; give one row per id (0 padding, 1 unknown)."
+                    )
+            else:
+                n_ids = max(seen, 2)
+            fitted["n_ids_"] = n_ids
+        else:
+            if continuing:
+                mean, scale = self.feature_mean_, self.feature_scale_
+            else:
+                values = seqs.values.astype(np.float64)
+                mean = values.mean(axis=0) if len(values) else np.zeros(values.shape[1])
+                scale = values.std(axis=0) if len(values) else np.ones(values.shape[1])
+                scale = np.where(scale > 1e-12, scale, 1.0)
+            seqs.values = ((seqs.values - mean) / scale).astype(np.float32)
+            fitted["feature_mean_"], fitted["feature_scale_"] = mean, scale
+            fitted.update(meta)
+
+        seed_rng = check_random_state(self.random_state)
+        seed = int(seed_rng.randint(np.iinfo(np.int32).max))
+        rng = np.random.RandomState(seed)
+        train_idx, valid_idx = self._split(y_enc, rng)
+        w_train = weights[train_idx]
+        w_train = w_train / w_train.mean()
+        train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
+        valid_ds = None
+        if len(valid_idx):
+            w_valid = weights[valid_idx]
+            w_valid = w_valid / w_valid.mean() if w_valid.mean() > 0 else np.ones_like(w_valid)
+            valid_ds = SequenceDataset(seqs.subset(valid_idx), y_enc[valid_idx], w_valid)
+
+        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            if continuing:
+                net = copy.deepcopy(self.net_)
+                # Plain attributes, not set_params: on an initialized net, set_params would
+                # re-initialise the module we want to continue from.
+                net.max_epochs = self.max_epochs
+                net.train_split = predefined_split(valid_ds) if valid_ds is not None else None
+                net.iterator_train__random_state = rng
+                net.partial_fit(train_ds, None)
+            else:
+                module = self._build_module(
+                    len(classes),
+                    fitted.get("n_ids_"),
+                    None if input_type == "tokens" else seqs.values.shape[1],
+                )
+                net = self._build_net(module, device, valid_ds, rng)
+                net.fit(train_ds, None)
+
+        best_epoch = None
+        es = dict(net.callbacks_).get("early_stopping")
+        if es is not None and getattr(es, "best_model_weights_", None) is not None:
+            best_epoch = int(es.best_epoch_)
+
+        # Everything succeeded: replace the fitted state in one go.
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, key)
+        self.classes_ = classes
+        self.input_type_ = input_type
+        for key, value in fitted.items():
+            setattr(self, key, value)
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        self.best_epoch_ = best_epoch
+        self.device_ = device
+        return self
+
+    def _prepared(self, X):
+        """Validated, encoded sequences for prediction."""
+        check_is_fitted(self, "net_")
+        seqs, _, _ = self._validate_X(X, reset=False)
+        if self.input_type_ == "tokens":
+            if seqs.values.size and seqs.values.max() >= self.n_ids_:
+                seqs.values = np.where(seqs.values >= self.n_ids_, UNK_ID, seqs.values)
+        else:
+            seqs.values = ((seqs.values - self.feature_mean_) / self.feature_scale_).astype(
+                np.float32
+            )
+        return seqs
+
+    def _run(self, seqs, method):
+        """Apply ``module_.<method>`` to all rows, bucketed by length; rows in input order."""
+        dataset = SequenceDataset(seqs)
+        iterator = BucketBatchIterator(
+            dataset, batch_size=max(self.batch_size, _PREDICT_BATCH), device=self.device_
+        )
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        outputs = []
+        try:
+            with torch.inference_mode():
+                fn = getattr(module, method)
+                for Xi, _ in iterator:
+                    out = fn(Xi["X"].to(self.device_), Xi["lengths"])
+                    outputs.append(out.float().cpu().numpy())
+        finally:
+            module.train(was_training)
+        return outputs, iterator.order
+
+    def decision_function(self, X):
+        """Confidence scores: the class logits.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of ``classes_[1]`` minus that of ``classes_[0]``
+            (positive means ``classes_[1]``), as scikit-learn's binary classifiers do; else
+            one logit per class. The softmax of the logits is :meth:`predict_proba`.
+        """
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def _logits(self, X):
+        seqs = self._prepared(X)
+        outputs, order = self._run(seqs, "forward")
+        logits = np.empty((len(seqs), len(self.classes_)), dtype=np.float64)
+        if outputs:
+            logits[order] = np.concatenate(outputs)
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities of shape (n_samples, n_classes), columns as ``classes_``."""
+        logits = self._logits(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        logits = self._logits(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Predicted labels, taken from ``classes_``."""
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def attention_weights(self, X):
+        """Attention weights of each step, in the layout of ``X``.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, width) or (n_samples, width, heads)
+            ``width`` is the width of ``X`` (the longest sequence for a list). Each row sums
+            to 1 over its real steps and is exactly 0 on padding (all zeros for an empty
+            sequence). The last axis is present when ``attention_heads > 1``.
+        """
+        check_is_fitted(self, "net_")
+        if self.pooling != "attention" or not hasattr(self.module_.pool, "weights"):
+            raise ValueError(
+                f"attention_weights needs pooling='attention'; this model was fitted with "
+                f"pooling={self.module_.pooling_name!r}."
+            )
+        seqs = self._prepared(X)
+        outputs, order = self._run(seqs, "attention_weights")
+        heads = self.module_.pool.heads
+        flat = np.zeros((len(seqs.values), heads), dtype=np.float64)
+        lengths = seqs.lengths
+        # Each batch is left-aligned: copy each row's first `length` steps back into place.
+        start = 0
+        batch_rows = []
+        for out in outputs:
+            batch_rows.append((start, out))
+            start += len(out)
+        for begin, out in batch_rows:
+            rows = order[begin : begin + len(out)]
+            lens = lengths[rows]
+            r = np.repeat(np.arange(len(rows)), lens)
+            c = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+            dest = np.repeat(seqs.offsets[rows], lens) + c
+            flat[dest] = out[r, c]
+        result = np.zeros((len(seqs), seqs.width, heads), dtype=np.float64)
+        row_of_step = np.repeat(np.arange(len(seqs)), lengths)
+        result[row_of_step, seqs.positions] = flat
+        return result[..., 0] if heads == 1 else result
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    # Pickling (see skseqattn.persistence for a format safe to load from others): module_ is
+    # net_.module_, which skorch pickles so that a net trained on CUDA loads on a machine
+    # without one (on the CPU, with a warning). Pickling module_ a second time would store
+    # the weights twice, break the sharing, and fail to load without CUDA.
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if "net_" in state:
+            state.pop("module_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            self.module_ = self.net_.module_
+            self.device_ = str(self.net_.device)
+
+
+def _ndim(X) -> int:
+    try:
+        return np.ndim(X)
+    except (ValueError, TypeError):
+        return -1
+
+
+def _noop(*args, **kwargs):
+    pass
+
+
+class _FeatureRecord(BaseEstimator):
+    """Stand-in that receives ``n_features_in_`` / ``feature_names_in_`` from validate_data."""

@@ -1,0 +1,78 @@
+"""The skorch side: a NeuralNet that trains on ragged batches, and its callbacks.
+
+:class:`~skseqattn.BiLSTMAttentionClassifier` builds one :class:`SequenceNet` per fit. The
+net receives datasets that are already validated and split; it adds per-sample weights to
+the loss, keeps each batch's lengths on the CPU (packing needs them there) and records
+accuracy from the batches it already computed, so no extra pass over the data is made.
+"""
+
+from __future__ import annotations
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+
+__all__ = ["SequenceNet", "BatchAccuracy"]
+
+_SAME_AS_MODULE_ = "<the module_ attribute>"
+
+
+class SequenceNet(NeuralNet):
+    """NeuralNet whose batches are dicts ``{'X', 'lengths'[, 'sample_weight']}``.
+
+    The criterion must return one loss per sample (``reduction='none'``); the batch loss is
+    the mean of the per-sample losses times the sample weights, whose mean over the training
+    set is 1, so weights scale each sample's share of the gradient without changing the
+    learning rate's meaning.
+    """
+
+    # The `module` parameter is the very instance that became `module_`. skorch pickles
+    # `module_` inside a blob that maps CUDA tensors to the CPU where no GPU is present; the
+    # parameter would be pickled a second time as a plain object, which cannot be loaded
+    # without CUDA. Store a marker instead and point it back at `module_` on loading.
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "module_" in self.__dict__ and state.get("module") is self.__dict__["module_"]:
+            state["module"] = _SAME_AS_MODULE_
+        return state
+
+    def __setstate__(self, state):
+        same = isinstance(state.get("module"), str) and state["module"] == _SAME_AS_MODULE_
+        super().__setstate__(state)
+        if same:
+            self.module = self.module_
+
+    def infer(self, x, **fit_params):
+        X = x["X"].to(self.device, non_blocking=True)
+        return self.module_(X, x["lengths"])
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = y_true.to(y_pred.device, non_blocking=True)
+        losses = self.criterion_(y_pred, y_true)  # (batch,)
+        weights = X.get("sample_weight") if isinstance(X, dict) else None
+        if weights is not None:
+            losses = losses * weights.to(losses.device, non_blocking=True)
+        return losses.mean()
+
+
+class BatchAccuracy(Callback):
+    """Record ``train_acc`` and ``valid_acc`` per epoch from the batches' own predictions."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._counts = {True: [0, 0], False: [0, 0]}
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if y_pred is None or batch is None or batch[1] is None:
+            return
+        with torch.no_grad():
+            y_true = batch[1].to(y_pred.device)
+            correct = int((y_pred.argmax(dim=1) == y_true).sum())
+        counts = self._counts[training]
+        counts[0] += correct
+        counts[1] += len(y_true)
+
+    def on_epoch_end(self, net, **kwargs):
+        for training, name in ((True, "train_acc"), (False, "valid_acc")):
+            correct, total = self._counts[training]
+            if total:
+                net.history.record(name, correct / total)

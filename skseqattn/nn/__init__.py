@@ -1,0 +1,29 @@
+"""The PyTorch side of skseqattn: encoder, masked pooling and the classifier module.
+
+Nothing here depends on scikit-learn; the estimators in :mod:`skseqattn` build these modules.
+"""
+
+from ._attention import (
+    AdditiveAttention,
+    DotAttention,
+    GeneralAttention,
+    LastStatePooling,
+    MaxPooling,
+    MeanPooling,
+    masked_softmax,
+)
+from ._module import ATTENTIONS, CELLS, POOLINGS, SequenceClassifierModule
+
+__all__ = [
+    "ATTENTIONS",
+    "CELLS",
+    "POOLINGS",
+    "AdditiveAttention",
+    "DotAttention",
+    "GeneralAttention",
+    "LastStatePooling",
+    "MaxPooling",
+    "MeanPooling",
+    "SequenceClassifierModule",
+    "masked_softmax",
+]

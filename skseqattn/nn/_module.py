@@ -1,0 +1,202 @@
+"""The PyTorch module: embedding (or raw features) -> bidirectional RNN -> pooling -> head.
+
+This module knows nothing of scikit-learn. It takes a batch whose rows are left-aligned
+(real steps first, padding after) together with each row's true length, so that
+
+- the RNN runs on packed sequences: the forward direction ends, and the backward direction
+  starts, at each row's real last step, never on padding;
+- pooling is masked: padding gets exactly zero weight and an empty row pools to zeros;
+- nothing depends on how wide the batch is or which other rows share it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ._attention import (
+    AdditiveAttention,
+    DotAttention,
+    GeneralAttention,
+    LastStatePooling,
+    MaxPooling,
+    MeanPooling,
+)
+
+__all__ = ["SequenceClassifierModule", "CELLS", "POOLINGS", "ATTENTIONS"]
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+POOLINGS = ("attention", "last", "mean", "max")
+ATTENTIONS = ("additive", "dot", "general")
+
+
+class SequenceClassifierModule(nn.Module):
+    """Encoder + masked pooling + linear head for one label per sequence.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of output logits.
+    vocab_size : int, default=None
+        Number of token ids (padding 0 and unknown 1 included) for token input. Exactly one
+        of ``vocab_size`` and ``n_features`` is given.
+    n_features : int, default=None
+        Size of each step's feature vector for real-valued input.
+    embedding_dim : int, default=64
+        Size of the token embedding (ignored for real-valued input).
+    hidden_size : int, default=64
+        Hidden size of the RNN in each direction.
+    num_layers : int, default=1
+        Number of stacked RNN layers.
+    bidirectional : bool, default=True
+        Run a backward direction too; outputs have size ``2 * hidden_size`` then.
+    cell : {'lstm', 'gru'}, default='lstm'
+    pooling : {'attention', 'last', 'mean', 'max'}, default='attention'
+    attention : {'additive', 'dot', 'general'}, default='additive'
+        The attention score when ``pooling='attention'``.
+    attention_heads : int, default=1
+        Number of attention heads; their context vectors are concatenated.
+    dropout : float, default=0.0
+        Dropout on the inputs of the RNN, between stacked layers and before the head.
+    embedding_weights : array-like of shape (vocab_size, embedding_dim), default=None
+        Initial embedding (e.g. pretrained vectors aligned with the vocabulary).
+    freeze_embeddings : bool, default=False
+        Keep the embedding fixed during training.
+
+    Notes
+    -----
+    Inputs to :meth:`forward` are ``X`` of shape (batch, time) with integer ids (0 is padding)
+    or (batch, time, n_features) floats, and ``lengths`` of shape (batch,). Row ``i`` must hold
+    its real steps in ``X[i, :lengths[i]]``; what follows is ignored.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_classes: int,
+        vocab_size: int | None = None,
+        n_features: int | None = None,
+        embedding_dim: int = 64,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        cell: str = "lstm",
+        pooling: str = "attention",
+        attention: str = "additive",
+        attention_heads: int = 1,
+        dropout: float = 0.0,
+        embedding_weights=None,
+        freeze_embeddings: bool = False,
+    ):
+        super().__init__()
+        if (vocab_size is None) == (n_features is None):
+            raise ValueError("Give exactly one of vocab_size (token ids) and n_features.")
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}.")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        self.tokens = vocab_size is not None
+        self.pooling_name = pooling
+
+        if self.tokens:
+            if embedding_weights is not None:
+                # a copy: training must never write into the caller's array
+                weights = torch.tensor(np.asarray(embedding_weights), dtype=torch.float32)
+                self.embedding = nn.Embedding.from_pretrained(
+                    weights, freeze=freeze_embeddings, padding_idx=0
+                )
+            else:
+                self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+                if freeze_embeddings:
+                    self.embedding.weight.requires_grad_(False)
+            input_size = self.embedding.embedding_dim
+        else:
+            self.embedding = None
+            input_size = n_features
+
+        self.input_dropout = nn.Dropout(dropout)
+        self.rnn = CELLS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.num_directions = 2 if bidirectional else 1
+        self.num_layers = num_layers
+        out_dim = hidden_size * self.num_directions
+
+        if pooling == "attention":
+            if attention == "additive":
+                self.pool = AdditiveAttention(out_dim, heads=attention_heads)
+            elif attention == "dot":
+                self.pool = DotAttention(out_dim, heads=attention_heads)
+            elif attention == "general":
+                self.pool = GeneralAttention(out_dim, heads=attention_heads)
+            else:
+                raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}.")
+        else:
+            self.pool = {"last": LastStatePooling, "mean": MeanPooling, "max": MaxPooling}[pooling](
+                out_dim
+            )
+        self.output_dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.pool.output_dim, n_classes)
+        self._init_forget_gate(cell)
+
+    def _init_forget_gate(self, cell):
+        # A forget-gate bias of 1 (Jozefowicz et al., 2015) lets gradients flow through long
+        # sequences from the first epoch.
+        if cell != "lstm":
+            return
+        hidden = self.rnn.hidden_size
+        for name, param in self.rnn.named_parameters():
+            if name.startswith("bias_ih"):
+                with torch.no_grad():
+                    param[hidden : 2 * hidden].fill_(1.0)
+
+    def encode(self, X: torch.Tensor, lengths: torch.Tensor):
+        """Run the RNN; return outputs (batch, time, dirs * hidden), mask, final state."""
+        batch, width = X.shape[0], X.shape[1]
+        lengths = lengths.to("cpu", torch.int64)
+        if width == 0:  # only empty rows: give the RNN one (ignored) padding step
+            pad_shape = (batch, 1) + tuple(X.shape[2:])
+            X = X.new_zeros(pad_shape)
+            width = 1
+        steps = torch.arange(width, device=X.device)
+        mask = steps.unsqueeze(0) < lengths.to(X.device).unsqueeze(1)  # (batch, time)
+
+        inputs = self.embedding(X) if self.tokens else X  # (batch, time, input_size)
+        inputs = self.input_dropout(inputs)
+        # pack_padded_sequence rejects length 0; an empty row runs over one padding step and
+        # everything it produces is masked out below.
+        packed = pack_padded_sequence(
+            inputs, lengths.clamp(min=1), batch_first=True, enforce_sorted=False
+        )
+        packed_out, state = self.rnn(packed)
+        outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=width)
+        # outputs: (batch, time, dirs * hidden)
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, batch, hidden)
+        h_last = h_n.view(self.num_layers, self.num_directions, batch, -1)[-1]
+        final = torch.cat(list(h_last), dim=-1)  # (batch, dirs * hidden)
+        nonempty = mask.any(dim=1, keepdim=True)
+        final = final.masked_fill(~nonempty, 0.0)
+        outputs = outputs.masked_fill(~mask.unsqueeze(-1), 0.0)
+        return outputs, mask, final
+
+    def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Class logits of shape (batch, n_classes)."""
+        outputs, mask, final = self.encode(X, lengths)
+        pooled, _ = self.pool(outputs, mask, final)
+        return self.head(self.output_dropout(pooled))
+
+    def attention_weights(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Attention weights of shape (batch, time, heads); only for attention pooling."""
+        if self.pooling_name != "attention":
+            raise ValueError(
+                f"attention weights exist for pooling='attention' only, not {self.pooling_name!r}."
+            )
+        outputs, mask, final = self.encode(X, lengths)
+        return self.pool.weights(outputs, mask, final)[:, : X.shape[1]]

@@ -1,0 +1,497 @@
+"""Tests of BiLSTMAttentionClassifier: learning, padding invariance, inputs, errors, sklearn."""
+
+import copy
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn._sequences import BucketBatchIterator, RaggedSequences, SequenceDataset
+from skseqattn.datasets import (
+    make_last_token_sequences,
+    make_motif_sequences,
+    make_variable_length_series,
+    pad_sequences,
+)
+
+TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0)
+
+
+def tiny(**params):
+    return BiLSTMAttentionClassifier(**{**TINY, **params})
+
+
+def _shift_right(X, extra):
+    """The same rows, pre-padded instead of post-padded, with ``extra`` more columns."""
+    lengths = (X != 0).sum(axis=1)
+    width = X.shape[1] + extra
+    out = np.zeros((len(X), width), dtype=X.dtype)
+    for i, n in enumerate(lengths):
+        out[i, width - n :] = X[i, :n]
+    return out
+
+
+@pytest.fixture(scope="module")
+def ids_data():
+    rng = np.random.RandomState(0)
+    lengths = rng.randint(0, 12, size=120)
+    lengths[:3] = [0, 1, 11]
+    X = np.zeros((120, 12), dtype=np.int64)
+    for i, n in enumerate(lengths):
+        X[i, :n] = rng.randint(2, 9, size=n)
+    y = np.where(X[:, 0] > 4, "high", "low")
+    return X, y
+
+
+# --------------------------------------------------------------------------- learning checks
+@pytest.mark.parametrize("pooling", ["last", "attention"])
+def test_classifier_learns_last_token_of_post_padded_strings(pooling):
+    X, y = make_last_token_sequences(2000, n_classes=6, min_len=1, max_len=25, random_state=0)
+    vec = CharSequenceVectorizer(padding="post")
+    X_ids = vec.fit_transform(X)
+    X_tr, X_te, y_tr, y_te = train_test_split(X_ids, y, test_size=0.25, random_state=0)
+    clf = BiLSTMAttentionClassifier(
+        embedding_dim=16, hidden_size=16, pooling=pooling, max_epochs=12, random_state=0
+    )
+    accuracy = clf.fit(X_tr, y_tr).score(X_te, y_te)
+    print(f"last-token task, pooling={pooling}: held-out accuracy {accuracy:.3f}")
+    assert accuracy >= 0.97
+
+
+def test_classifier_attention_falls_on_the_motif():
+    X, y, spans = make_motif_sequences(
+        900, min_len=12, max_len=30, return_motif_positions=True, random_state=0
+    )
+    vec = CharSequenceVectorizer()
+    X_ids = vec.fit_transform(X)
+    clf = BiLSTMAttentionClassifier(embedding_dim=16, hidden_size=16, max_epochs=15, random_state=0)
+    clf.fit(X_ids[:700], y[:700])
+    accuracy = clf.score(X_ids[700:], y[700:])
+    weights = clf.attention_weights(X_ids[700:])
+    mass = np.mean([w[s:e].sum() for w, (s, e) in zip(weights, spans[700:])])
+    print(f"motif task: accuracy {accuracy:.3f}, mean attention mass on the motif {mass:.3f}")
+    assert accuracy >= 0.95
+    assert mass >= 0.5
+
+
+def test_classifier_uses_true_last_step_of_real_valued_sequences():
+    X, y = make_variable_length_series(800, n_features=2, min_len=3, max_len=30, random_state=0)
+    X3 = pad_sequences(X)  # NaN-padded (n, T, 2)
+    clf = BiLSTMAttentionClassifier(hidden_size=16, pooling="last", max_epochs=15, random_state=0)
+    clf.fit(X3[:600], y[:600])
+    accuracy = clf.score(X3[600:], y[600:])
+    print(f"real-valued last-step task: held-out accuracy {accuracy:.3f}")
+    assert accuracy >= 0.95
+    # the list form and the padded form are the same data
+    np.testing.assert_allclose(
+        clf.predict_proba(X[600:]), clf.predict_proba(X3[600:]), rtol=0, atol=1e-6
+    )
+
+
+# --------------------------------------------------------------------------- padding invariance
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize(
+    "pooling, attention",
+    [
+        ("attention", "additive"),
+        ("attention", "dot"),
+        ("attention", "general"),
+        ("last", "additive"),
+        ("mean", "additive"),
+        ("max", "additive"),
+    ],
+)
+def test_classifier_predictions_ignore_padding_width_side_and_batch(
+    ids_data, cell, pooling, attention
+):
+    X, y = ids_data
+    clf = tiny(cell=cell, pooling=pooling, attention=attention, attention_heads=2).fit(X, y)
+    batch = X[:40]
+    reference = clf.predict_proba(batch)
+    wider = np.pad(batch, ((0, 0), (0, 30)))
+    pre = _shift_right(batch, 0)
+    pre_wider = _shift_right(batch, 30)
+    alone = np.vstack([clf.predict_proba(row[None, : max(1, (row != 0).sum())]) for row in batch])
+    for variant in (clf.predict_proba(wider), clf.predict_proba(pre), clf.predict_proba(pre_wider)):
+        np.testing.assert_allclose(variant, reference, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(alone, reference, rtol=0, atol=1e-5)
+    # which other rows share the batch does not matter either
+    shuffled = np.random.RandomState(1).permutation(len(batch))
+    np.testing.assert_allclose(
+        clf.predict_proba(batch[shuffled]), reference[shuffled], rtol=0, atol=1e-5
+    )
+
+
+def test_classifier_empty_sequence_gets_finite_probabilities(ids_data):
+    X, y = ids_data
+    for pooling in ["attention", "last", "mean", "max"]:
+        clf = tiny(pooling=pooling).fit(X, y)
+        proba = clf.predict_proba(np.zeros((3, 5), dtype=np.int64))
+        assert np.isfinite(proba).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        # an empty row next to real rows gets the same answer as alone
+        mixed = clf.predict_proba(np.vstack([np.zeros((1, 12), dtype=np.int64), X[:5]]))
+        np.testing.assert_allclose(mixed[0], proba[0], atol=1e-6)
+
+
+# --------------------------------------------------------------------------- attention weights
+def test_classifier_attention_weights_sum_to_one_and_skip_padding(ids_data):
+    X, y = ids_data
+    clf = tiny().fit(X, y)
+    pre = _shift_right(X, 3)
+    for data in (X, pre):
+        w = clf.attention_weights(data)
+        assert w.shape == data.shape
+        real = data != 0
+        assert np.all(w[~real] == 0.0)
+        sums = w.sum(axis=1)
+        nonempty = real.any(axis=1)
+        np.testing.assert_allclose(sums[nonempty], 1.0, atol=1e-6)
+        assert np.all(sums[~nonempty] == 0.0)
+    # the weights move with the tokens when the padding changes side
+    w_post = clf.attention_weights(X)
+    w_pre = clf.attention_weights(pre)
+    for i in range(len(X)):
+        np.testing.assert_allclose(w_pre[i][pre[i] != 0], w_post[i][X[i] != 0], atol=1e-6)
+
+
+def test_classifier_attention_weights_with_heads_and_lists(ids_data):
+    X, y = ids_data
+    clf = tiny(attention_heads=3).fit(X, y)
+    w = clf.attention_weights(X)
+    assert w.shape == X.shape + (3,)
+    np.testing.assert_allclose(w[(X != 0).any(axis=1)].sum(axis=1), 1.0, atol=1e-6)
+    rows = [row[row != 0] for row in X[:4]]
+    w_list = clf.attention_weights(rows)
+    assert w_list.shape == (4, max(len(r) for r in rows), 3)
+    np.testing.assert_allclose(w_list[1, : len(rows[1])], w[1, : len(rows[1])], atol=1e-6)
+
+
+def test_classifier_attention_weights_need_attention_pooling(ids_data):
+    X, y = ids_data
+    clf = tiny(pooling="mean").fit(X, y)
+    with pytest.raises(ValueError, match="pooling='attention'"):
+        clf.attention_weights(X)
+
+
+# --------------------------------------------------------------------------- inputs and labels
+def test_classifier_accepts_every_real_valued_form():
+    X, y = make_variable_length_series(60, n_features=1, min_len=2, max_len=9, random_state=0)
+    X3 = pad_sequences(X)
+    X2 = X3[:, :, 0]
+    ragged_1d = [x[:, 0] for x in X]
+    p_list = tiny(random_state=0).fit(X, y).predict_proba(X)
+    for form in (X3, X2, ragged_1d):
+        clf = tiny(random_state=0).fit(form, y)
+        assert clf.input_type_ == "features"
+        np.testing.assert_allclose(clf.predict_proba(form), p_list, atol=1e-6)
+
+
+def test_classifier_ragged_token_lists_equal_padded_matrix(ids_data):
+    X, y = ids_data
+    rows = [list(row[row != 0]) for row in X]
+    a = tiny().fit(X, y).predict_proba(X)
+    b = tiny().fit(rows, y).predict_proba(rows)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_classifier_input_type_makes_ambiguous_dtype_explicit(ids_data):
+    X, y = ids_data
+    as_float = X.astype(np.float64)
+    auto = tiny().fit(as_float, y)
+    assert auto.input_type_ == "features"
+    explicit = tiny(input_type="tokens").fit(as_float, y)
+    assert explicit.input_type_ == "tokens"
+    np.testing.assert_array_equal(
+        explicit.predict_proba(as_float), tiny().fit(X, y).predict_proba(X)
+    )
+    with pytest.raises(ValueError, match="fitted on tokens but got features"):
+        tiny().fit(X, y).predict(as_float)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["spam", "ham"]),
+        np.array([3, 7]),
+        np.array([True, False]),
+        np.array(["a", "b", "c"]),
+    ],
+)
+def test_classifier_returns_labels_of_their_own_type(ids_data, labels):
+    X, _ = ids_data
+    y = labels[np.arange(len(X)) % len(labels)]
+    clf = tiny().fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    pred = clf.predict(X)
+    assert pred.dtype == y.dtype
+    assert set(pred) <= set(labels)
+    assert clf.predict_proba(X).shape == (len(X), len(labels))
+    np.testing.assert_allclose(
+        np.exp(clf.predict_log_proba(X)), clf.predict_proba(X), rtol=1e-6, atol=1e-9
+    )
+
+
+def test_classifier_ids_beyond_vocabulary_read_as_unknown(ids_data):
+    X, y = ids_data
+    clf = tiny().fit(X, y)
+    assert clf.n_ids_ == X.max() + 1
+    unseen = X.copy()
+    unseen[unseen == 5] = 999
+    as_unknown = X.copy()
+    as_unknown[as_unknown == 5] = 1
+    np.testing.assert_array_equal(clf.predict_proba(unseen), clf.predict_proba(as_unknown))
+
+
+# --------------------------------------------------------------------------- training options
+def test_classifier_is_bit_reproducible_with_int_random_state(ids_data):
+    X, y = ids_data
+    a = tiny(dropout=0.3).fit(X, y).predict_proba(X)
+    b = tiny(dropout=0.3).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = tiny(dropout=0.3, random_state=1).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, c)
+
+
+def test_classifier_fit_leaves_global_torch_rng_alone(ids_data):
+    X, y = ids_data
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    tiny().fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_classifier_grid_search_parallel_equals_serial(ids_data):
+    X, y = ids_data
+    grid = {"hidden_size": [4, 8], "pooling": ["attention", "mean"]}
+    serial = GridSearchCV(tiny(), grid, cv=2, n_jobs=1).fit(X, y)
+    parallel = GridSearchCV(tiny(), grid, cv=2, n_jobs=2).fit(X, y)
+    for key in ["mean_test_score", "split0_test_score", "split1_test_score", "rank_test_score"]:
+        np.testing.assert_array_equal(serial.cv_results_[key], parallel.cv_results_[key])
+    np.testing.assert_array_equal(
+        serial.best_estimator_.predict_proba(X), parallel.best_estimator_.predict_proba(X)
+    )
+
+
+def test_classifier_history_records_loss_and_accuracy(ids_data):
+    X, y = ids_data
+    clf = tiny(max_epochs=3, early_stopping=False).fit(X, y)
+    assert len(clf.history_) == clf.n_epochs_ == 3
+    for key in ["train_loss", "train_acc", "valid_loss", "valid_acc"]:
+        values = clf.history_[:, key]
+        assert len(values) == 3 and all(np.isfinite(values))
+    assert all(0 <= a <= 1 for a in clf.history_[:, "valid_acc"])
+    no_valid = tiny(max_epochs=2, validation_fraction=None).fit(X, y)
+    assert "valid_loss" not in no_valid.history_[-1]
+    assert no_valid.best_epoch_ is None
+
+
+def test_classifier_early_stopping_restores_best_epoch(ids_data):
+    X, y = ids_data
+    clf = tiny(max_epochs=40, patience=2, lr=0.05, random_state=3).fit(X, y)
+    losses = clf.history_[:, "valid_loss"]
+    assert clf.n_epochs_ < 40
+    assert clf.best_epoch_ == int(np.argmin(losses)) + 1
+    # the restored weights are the best epoch's: recompute its validation loss
+    assert clf.n_epochs_ - clf.best_epoch_ == 2
+
+
+def test_classifier_warm_start_continues_training(ids_data):
+    X, y = ids_data
+    clf = tiny(max_epochs=2, warm_start=True, early_stopping=False).fit(X, y)
+    first = copy.deepcopy(clf.module_.state_dict())
+    clf.fit(X, y)
+    assert clf.n_epochs_ == 4 and len(clf.history_) == 4
+    changed = any(not torch.equal(first[k], v) for k, v in clf.module_.state_dict().items())
+    assert changed
+    cold = tiny(max_epochs=2, early_stopping=False).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_epochs_ == 2
+
+
+def test_classifier_sample_weight_zero_removes_rows(ids_data):
+    X, y = ids_data
+    keep = np.arange(len(X)) % 3 != 0
+    weights = keep.astype(float)
+    params = dict(validation_fraction=None, batch_size=len(X), max_epochs=3)
+    weighted = tiny(**params).fit(X, y, sample_weight=weights)
+    # with a single full batch the gradients of the zero-weight rows are exactly zero, so
+    # the weighted fit differs from an unweighted one
+    unweighted = tiny(**params).fit(X, y)
+    assert not np.allclose(weighted.predict_proba(X), unweighted.predict_proba(X))
+    # and all-zero weights are rejected
+    with pytest.raises(ValueError, match="weights.*zero"):
+        tiny().fit(X, y, sample_weight=np.zeros(len(X)))
+
+
+def test_classifier_class_weight_shifts_predictions(ids_data):
+    X, y = ids_data
+    params = dict(max_epochs=8, validation_fraction=None, batch_size=16)
+    heavy = tiny(class_weight={"high": 100.0, "low": 0.01}, **params).fit(X, y)
+    balanced = tiny(class_weight="balanced", **params).fit(X, y)
+    assert (heavy.predict(X) == "high").mean() > 0.9
+    assert (heavy.predict(X) == "high").mean() > (balanced.predict(X) == "high").mean()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", torch.optim.RMSprop])
+def test_classifier_optimizers(ids_data, optimizer):
+    X, y = ids_data
+    clf = tiny(optimizer=optimizer, weight_decay=1e-4).fit(X, y)
+    expected = optimizer if isinstance(optimizer, type) else None
+    if expected is not None:
+        assert isinstance(clf.net_.optimizer_, expected)
+    assert np.isfinite(clf.history_[-1, "train_loss"])
+
+
+def test_classifier_embedding_weights_and_freezing(ids_data):
+    X, y = ids_data
+    weights = np.random.RandomState(0).normal(size=(20, 8)).astype(np.float32)
+    frozen = tiny(embedding_weights=weights, freeze_embeddings=True).fit(X, y)
+    learned = frozen.module_.embedding.weight.detach().numpy()
+    np.testing.assert_array_equal(learned[1:], weights[1:])
+    assert frozen.n_ids_ == 20
+    original = weights.copy()
+    trained = tiny(embedding_weights=weights).fit(X, y)
+    assert not np.array_equal(trained.module_.embedding.weight.detach().numpy(), weights)
+    np.testing.assert_array_equal(weights, original)  # the parameter itself is untouched
+    with pytest.raises(ValueError, match="embedding_weights has only 5 rows"):
+        tiny(embedding_weights=weights[:5]).fit(X, y)
+
+
+def test_classifier_extra_callbacks_run(ids_data):
+    from skorch.callbacks import Callback
+
+    class Count(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    counter = Count()
+    X, y = ids_data
+    clf = tiny(max_epochs=3, early_stopping=False, callbacks=[counter]).fit(X, y)
+    assert dict(clf.net_.callbacks_)["user_0_Count"].epochs == 3
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_bucket_iterator_pads_each_batch_to_its_own_longest_row():
+    lengths = np.array([1, 30, 2, 29, 3, 28, 4, 27])
+    rows = [np.arange(2, 2 + n) for n in lengths]
+    data = SequenceDataset(RaggedSequences.from_list(rows), y=np.zeros(len(rows)))
+    widths = [Xi["X"].shape[1] for Xi, _ in BucketBatchIterator(data, batch_size=4)]
+    assert widths == [4, 30]
+    it = BucketBatchIterator(
+        data, batch_size=2, shuffle=True, random_state=np.random.RandomState(0)
+    )
+    batches = [(Xi["X"].shape[1], Xi["lengths"].tolist()) for Xi, _ in it]
+    assert sorted(w for w, _ in batches) == [2, 4, 28, 30]
+    assert all(w == max(ls) for w, ls in batches)
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "X, y, error, match",
+    [
+        (np.zeros((4, 3, 2, 2)), [0, 1, 0, 1], ValueError, "3"),
+        (np.array([[2, 3], [4, 1]]), [0, 1, 0], ValueError, "same length|inconsistent"),
+        (np.array([[2, -3], [4, 1]]), [0, 1], ValueError, "negative token id"),
+        (np.array([[2.0, np.nan], [4, 1]]), [0, 1], ValueError, "NaN or infinity inside token"),
+        (np.array([[2, 3], [4, 1]]), [1, 1], ValueError, "one class"),
+        (np.array([[2, 3], [4, 1]]), [0.5, 1.7], ValueError, "Unknown label type"),
+        (["abc", "de"], [0, 1], TypeError, "CharSequenceVectorizer"),
+        (np.array([[[1.0, np.nan], [2.0, 3.0]]] * 2), [0, 1], ValueError, "some but not all"),
+    ],
+)
+def test_classifier_bad_input_is_rejected_and_changes_nothing(ids_data, X, y, error, match):
+    params = dict(TINY)
+    if np.asarray(X).dtype.kind == "f" and np.ndim(X) == 2:
+        params["input_type"] = "tokens"
+    clf = BiLSTMAttentionClassifier(**params).fit(*ids_data)
+    before = pickle.dumps(clf)
+    proba = clf.predict_proba(ids_data[0])
+    with pytest.raises(error, match=match):
+        clf.fit(X, y)
+    assert pickle.dumps(clf) == before
+    np.testing.assert_array_equal(clf.predict_proba(ids_data[0]), proba)
+
+
+def test_classifier_predict_before_fit_raises_not_fitted(ids_data):
+    for method in ["predict", "predict_proba", "attention_weights", "decision_function"]:
+        with pytest.raises(NotFittedError):
+            getattr(BiLSTMAttentionClassifier(), method)(ids_data[0])
+
+
+@pytest.mark.parametrize(
+    "param, value, match",
+    [
+        ("pooling", "attn", "'pooling' parameter.*'attention'"),
+        ("cell", "rnn", "'cell' parameter"),
+        ("hidden_size", 0, "'hidden_size' parameter"),
+        ("dropout", 1.5, "'dropout' parameter"),
+        ("optimizer", "adagrad", "'optimizer' parameter"),
+        ("class_weight", "even", "'class_weight' parameter"),
+    ],
+)
+def test_classifier_bad_parameter_names_the_parameter(ids_data, param, value, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        BiLSTMAttentionClassifier(**{param: value}).fit(*ids_data)
+
+
+def test_classifier_cuda_without_gpu_is_a_clear_error(ids_data):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        tiny(device="cuda").fit(*ids_data)
+    assert tiny(device="auto").fit(*ids_data).device_ == "cpu"
+
+
+@pytest.mark.gpu
+def test_classifier_trains_and_predicts_on_cuda(ids_data):
+    X, y = ids_data
+    cpu = tiny().fit(X, y)
+    gpu = tiny(device="cuda").fit(X, y)
+    assert next(gpu.module_.parameters()).is_cuda
+    np.testing.assert_allclose(gpu.predict_proba(X).sum(axis=1), 1.0)
+    assert abs(gpu.score(X, y) - cpu.score(X, y)) < 0.2
+
+
+# --------------------------------------------------------------------------- sklearn integration
+def test_classifier_in_pipeline_grid_search_and_cross_validation():
+    X, y = make_motif_sequences(240, min_len=8, max_len=16, random_state=0)
+    pipe = make_pipeline(CharSequenceVectorizer(), tiny(max_epochs=2))
+    grid = GridSearchCV(
+        pipe,
+        {
+            "charsequencevectorizer__padding": ["post", "pre"],
+            "bilstmattentionclassifier__hidden_size": [4, 8],
+        },
+        cv=2,
+    ).fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.predict(X[:5]).shape == (5,)
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_classifier_clone_and_joblib_round_trip(tmp_path, ids_data):
+    X, y = ids_data
+    clf = tiny(attention_heads=2).fit(X, y)
+    fresh = clone(clf)
+    assert fresh.get_params() == {**clf.get_params()}
+    assert not hasattr(fresh, "module_")
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.attention_weights(X), clf.attention_weights(X))
