@@ -2,12 +2,16 @@
 
 - :class:`CharSequenceVectorizer` turns strings into padded id matrices.
 - :class:`BiLSTMAttentionClassifier` classifies token-id or real-valued sequences.
+- :func:`explain`, :class:`AttentionDisplay` and :class:`TrainingCurveDisplay` show why a
+  prediction was made and how training went.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from ._classifier import BiLSTMAttentionClassifier
 from ._vectorizer import PAD_ID, UNK_ID, CharSequenceVectorizer
+from .explain import Explanation, Explanations, explain
+from .plotting import AttentionDisplay, TrainingCurveDisplay
 
 try:
     __version__ = version("skseqattn")
@@ -17,7 +21,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "PAD_ID",
     "UNK_ID",
+    "AttentionDisplay",
     "BiLSTMAttentionClassifier",
     "CharSequenceVectorizer",
+    "Explanation",
+    "Explanations",
+    "TrainingCurveDisplay",
+    "explain",
     "__version__",
 ]

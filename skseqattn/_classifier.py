@@ -107,14 +107,25 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         Extra callbacks for the skorch net.
     warm_start : bool, default=False
         When True, ``fit`` continues training the fitted network (same classes and input
-        kind) instead of starting anew.
+        kind) instead of starting anew, for ``max_epochs`` more epochs with the current
+        ``lr``, ``batch_size`` and ``verbose``; the architecture, optimizer and callbacks
+        stay those of the first fit.
     device : str, default='cpu'
         ``'cpu'``, ``'cuda'`` (or ``'cuda:N'``) or ``'auto'`` (CUDA when available).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. With an
         int, two fits on the CPU give bit-identical predictions.
     verbose : int, default=0
-        0 prints nothing; 1 prints a table row per epoch.
+        What ``fit`` prints to standard output.
+
+        - 0: nothing.
+        - 1: one row per epoch (epoch, training and validation loss and accuracy,
+          duration) and the early-stopping message. Best values are coloured only on an
+          interactive terminal (never with ``NO_COLOR`` set); in a log file, a pipe or a
+          notebook the table is plain text.
+        - 2: also progress over each epoch's batches: one line updated in place on a
+          terminal, a plain line per tenth of the batches when output is redirected, an
+          updating display in Jupyter (ipywidgets and tqdm are not needed).
 
     Attributes
     ----------
@@ -538,6 +549,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net.max_epochs = self.max_epochs
                 net.train_split = predefined_split(valid_ds) if valid_ds is not None else None
                 net.iterator_train__random_state = rng
+                net.batch_size = self.batch_size
+                net.verbose = self.verbose
+                net.lr = self.lr
+                for group in net.optimizer_.param_groups:
+                    group["lr"] = self.lr
                 net.partial_fit(train_ds, None)
             else:
                 module = self._build_module(
@@ -652,7 +668,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             sequence). The last axis is present when ``attention_heads > 1``.
         """
         check_is_fitted(self, "net_")
-        if self.pooling != "attention" or not hasattr(self.module_.pool, "weights"):
+        if self.module_.pooling_name != "attention":
             raise ValueError(
                 f"attention_weights needs pooling='attention'; this model was fitted with "
                 f"pooling={self.module_.pooling_name!r}."

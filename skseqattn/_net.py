@@ -42,6 +42,16 @@ class SequenceNet(NeuralNet):
         if same:
             self.module = self.module_
 
+    def get_default_callbacks(self):
+        # skorch's PrintLog colours its table with ANSI codes wherever it prints; ours does
+        # so only on a terminal, so logs and CI output stay clean.
+        from ._progress import PlainPrintLog
+
+        return [
+            (name, PlainPrintLog() if name == "print_log" else cb)
+            for name, cb in super().get_default_callbacks()
+        ]
+
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
         return self.module_(X, x["lengths"])

@@ -52,11 +52,9 @@ def progress_callbacks(verbose: int) -> list:
     Returns
     -------
     callbacks : list of (str, skorch.callbacks.Callback)
-        Empty for ``verbose=0``. From ``1`` on, a callback that puts a
-        :class:`PlainPrintLog` in the place of skorch's default ``'print_log'`` when
-        training begins (skorch raises on a second callback named ``'print_log'``, so the
-        default cannot be replaced by name from here); from ``2`` on, also a
-        :class:`BatchProgress`.
+        Empty below ``2``: the per-epoch table of ``verbose=1`` is the net's own
+        ``'print_log'``, a :class:`PlainPrintLog` (see :class:`skseqattn._net.SequenceNet`).
+        From ``2`` on, a :class:`BatchProgress`.
 
     Examples
     --------
@@ -64,12 +62,10 @@ def progress_callbacks(verbose: int) -> list:
     >>> progress_callbacks(0)
     []
     >>> [name for name, _ in progress_callbacks(2)]
-    ['plain_print_log', 'batch_progress']
+    ['batch_progress']
     """
     level = int(verbose)
     callbacks = []
-    if level >= 1:
-        callbacks.append(("plain_print_log", _UsePlainPrintLog()))
     if level >= 2:
         callbacks.append(("batch_progress", BatchProgress()))
     return callbacks
@@ -149,31 +145,6 @@ def _isatty(stream) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
         return False
-
-
-class _UsePlainPrintLog(Callback):
-    """Swap skorch's default PrintLog for a :class:`PlainPrintLog` when training begins.
-
-    The classifier builds its net with skorch's default callbacks, whose ``'print_log'``
-    cannot be replaced through the ``callbacks`` list (skorch rejects a second callback
-    of that name). skorch calls the callbacks in the order of ``net.callbacks_`` and puts
-    every PrintLog last, so replacing the entry here, in ``on_train_begin``, takes effect
-    before the table prints anything. A PrintLog the user configured (any other class or
-    name) is left alone.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        callbacks = getattr(net, "callbacks_", None) or []
-        for i, (name, cb) in enumerate(callbacks):
-            if name == "print_log" and type(cb) is PrintLog:
-                plain = PlainPrintLog(
-                    keys_ignored=cb.keys_ignored,
-                    sink=cb.sink,
-                    tablefmt=cb.tablefmt,
-                    floatfmt=cb.floatfmt,
-                    stralign=cb.stralign,
-                ).initialize()
-                callbacks[i] = (name, plain)
 
 
 # ---------------------------------------------------------------------- batch progress

@@ -495,3 +495,13 @@ def test_classifier_clone_and_joblib_round_trip(tmp_path, ids_data):
     loaded = joblib.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(loaded.attention_weights(X), clf.attention_weights(X))
+
+
+def test_classifier_warm_start_uses_new_lr_and_attention_follows_fitted_pooling(ids_data):
+    X, y = ids_data
+    clf = tiny(max_epochs=1, warm_start=True).fit(X, y)
+    clf.set_params(lr=1e-5, pooling="mean")
+    clf.fit(X, y)
+    assert all(g["lr"] == 1e-5 for g in clf.net_.optimizer_.param_groups)
+    # the fitted model still pools with attention, whatever the parameter says now
+    assert clf.attention_weights(X).shape == X.shape

@@ -1,0 +1,401 @@
+"""Tests of skseqattn.explain: tokens aligned with weights, reprs, HTML, frames, errors."""
+
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn.datasets import make_motif_sequences
+from skseqattn.explain import Explanation, Explanations, explain
+
+MOTIFS = ("GATT", "CCGA", "TTAG")
+# Labels that must be escaped in HTML.
+LABELS = np.array(["<b>zero</b>", "one & two", '"three\'s"'])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy CPU the threads wait on each
+    other; one thread keeps these tests fast wherever they run."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _tiny_classifier(**params):
+    defaults = dict(embedding_dim=8, hidden_size=8, max_epochs=2, batch_size=32, random_state=0)
+    defaults.update(params)
+    return BiLSTMAttentionClassifier(**defaults)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_motif_sequences(150, min_len=6, max_len=14, motifs=MOTIFS, random_state=0)
+    return X, LABELS[y]
+
+
+@pytest.fixture(scope="module")
+def pipeline(data):
+    X, y = data
+    return make_pipeline(CharSequenceVectorizer(), _tiny_classifier()).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def pre_padded_two_heads(data):
+    """Pre-padding, truncation to 10 columns (keeping the end), two attention heads."""
+    X, y = data
+    vec = CharSequenceVectorizer(padding="pre", max_len=10, truncating="pre")
+    return make_pipeline(vec, _tiny_classifier(attention_heads=2)).fit(X, y)
+
+
+def _non_padding_weights(pipe, X):
+    ids = pipe[0].transform(X)
+    weights = pipe[-1].attention_weights(ids)
+    return ids, weights
+
+
+def test_explain_weights_sum_to_one_and_match_attention_weights(pipeline, data):
+    X = data[0][:20]
+    explanations = explain(pipeline, X)
+    ids, weights = _non_padding_weights(pipeline, X)
+    assert isinstance(explanations, Explanations)
+    assert len(explanations) == len(X)
+    for i, item in enumerate(explanations):
+        columns = np.flatnonzero(ids[i])
+        np.testing.assert_allclose(item.weights, weights[i, columns])
+        np.testing.assert_allclose(item.weights.sum(), 1.0, atol=1e-5)
+        assert item.tokens == list(X[i])
+        assert item.text == X[i]
+        assert item.head_weights is None
+    np.testing.assert_array_equal(explanations.labels, pipeline.predict(X))
+    np.testing.assert_allclose(explanations.proba, pipeline.predict_proba(X))
+    for item, proba in zip(explanations, pipeline.predict_proba(X)):
+        assert item.probability == pytest.approx(proba.max())
+        np.testing.assert_array_equal(item.classes, pipeline.classes_)
+
+
+def test_explain_labels_are_python_objects(pipeline, data):
+    item = explain(pipeline, data[0][:1])[0]
+    assert type(item.label) is str
+    assert item.label in LABELS
+
+
+def test_explain_pre_padding_and_truncation_align_tokens_and_weights(pre_padded_two_heads):
+    pipe = pre_padded_two_heads
+    X = ["GA", "ACGTACGTACGTAC", "TTAGC", "GATTACAGAT"]  # shorter, longer and exactly 10
+    explanations = explain(pipe, X)
+    ids, weights = _non_padding_weights(pipe, X)
+    expected = [list(x[-10:]) for x in X]  # truncating='pre' keeps the last 10
+    for i, item in enumerate(explanations):
+        assert item.tokens == expected[i]
+        columns = np.arange(10 - len(expected[i]), 10)  # padding='pre': the last columns
+        np.testing.assert_array_equal(item.columns, columns)
+        np.testing.assert_array_equal(np.flatnonzero(ids[i]), columns)
+        np.testing.assert_allclose(item.head_weights, weights[i, columns, :])
+        assert weights[i, : 10 - len(expected[i])].sum() == 0
+
+    # The same fitted model with the other truncation keeps the first 10 tokens instead.
+    vec = pipe[0]
+    vec.set_params(truncating="post")
+    try:
+        item = explain(pipe, ["ACGTACGTACGTAC"])[0]
+        ids, weights = _non_padding_weights(pipe, ["ACGTACGTACGTAC"])
+    finally:
+        vec.set_params(truncating="pre")
+    assert item.tokens == list("ACGTACGTAC")
+    np.testing.assert_allclose(item.head_weights, weights[0])
+
+
+def test_explain_several_heads_mean_and_head_weights(pre_padded_two_heads, data):
+    explanations = explain(pre_padded_two_heads, data[0][:10])
+    for item in explanations:
+        assert item.head_weights.shape == (len(item.tokens), 2)
+        np.testing.assert_allclose(item.head_weights.sum(axis=0), [1.0, 1.0], atol=1e-5)
+        np.testing.assert_allclose(item.weights, item.head_weights.mean(axis=1))
+        np.testing.assert_allclose(item.weights.sum(), 1.0, atol=1e-5)
+
+
+def test_explain_unknown_tokens_keep_their_text(pipeline):
+    item = explain(pipeline, ["GA?TZ"])[0]
+    assert item.tokens == ["G", "A", "?", "T", "Z"]
+    np.testing.assert_array_equal(item.unknown, [False, False, True, False, True])
+
+
+def test_explain_lowercase_shows_the_tokens_the_model_saw(data):
+    X, y = data
+    pipe = make_pipeline(
+        CharSequenceVectorizer(lowercase=True), _tiny_classifier(max_epochs=1)
+    ).fit(X[:60], y[:60])
+    item = explain(pipe, ["GAtt"])[0]
+    assert item.tokens == ["g", "a", "t", "t"]
+    assert not item.unknown.any()
+
+
+def test_explain_classifier_alone_with_ids_vectorizer_or_tokens(pipeline):
+    vec, clf = pipeline[0], pipeline[-1]
+    X = ["GATTA", "C?G"]
+    ids = vec.transform(X)
+    by_id = explain(clf, ids)
+    assert by_id[0].tokens == [str(i) for i in ids[0] if i != 0]
+    assert by_id[1].unknown.tolist() == [False, True, False]
+
+    named = explain(clf, ids, vectorizer=vec)
+    assert named[0].tokens == list("GATTA")
+    assert named[1].tokens == ["C", vec.unk_token, "G"]  # unknown text is lost in the ids
+    np.testing.assert_allclose(named[0].weights, by_id[0].weights)
+
+    from_strings = explain(clf, X, vectorizer=vec)
+    assert from_strings[1].tokens == ["C", "?", "G"]
+
+    labelled = explain(clf, ids, tokens=[list("gatta"), ["c", "<unk>", "g"]])
+    assert labelled[1].tokens == ["c", "<unk>", "g"]
+
+    ragged = explain(clf, [ids[0][ids[0] != 0], np.array([4, 0, 3])])
+    assert len(ragged[1].tokens) == 2
+    np.testing.assert_allclose(ragged[1].weights.sum(), 1.0, atol=1e-5)
+
+
+def test_explain_empty_string_has_no_tokens(pipeline):
+    item = explain(pipeline, ["", "GATT"])[0]
+    assert item.tokens == []
+    assert item.weights.shape == (0,)
+    assert "(no tokens)" in repr(item)
+    assert "(empty)" in item._repr_html_()
+
+
+def test_explanation_top_orders_by_weight(pipeline):
+    item = explain(pipeline, ["CCGATTAG"])[0]
+    top = item.top(3)
+    assert len(top) == 3
+    weights = [w for _, _, w in top]
+    assert weights == sorted(weights, reverse=True)
+    assert weights[0] == pytest.approx(item.weights.max())
+    assert [item.tokens[i] for i, _, _ in top] == [t for _, t, _ in top]
+
+
+def test_explanations_repr_is_readable(pipeline, data):
+    explanations = explain(pipeline, data[0][:12])
+    text = repr(explanations)
+    assert text.startswith("Explanations of 12 sequences")
+    first = explanations[0]
+    assert repr(first).startswith(f"Explanation {first.text!r} -> {first.label!r} (p=")
+    # tokens above their weights, aligned
+    token_line, weight_line = repr(first).splitlines()[1:3]
+    assert token_line.split() == first.tokens
+    assert [float(w) for w in weight_line.split()] == pytest.approx(first.weights, abs=0.006)
+    assert "... and 2 more" in text
+    sliced = explanations[:3]
+    assert isinstance(sliced, Explanations) and len(sliced) == 3
+
+
+def test_repr_wraps_long_sequences():
+    tokens = ["token"] * 60
+    item = Explanation(
+        tokens=tokens,
+        weights=np.full(60, 1 / 60),
+        label="a",
+        proba=np.array([1.0, 0.0]),
+        classes=np.array(["a", "b"]),
+        separator=" ",
+    )
+    lines = repr(item).splitlines()
+    assert len(lines) > 3
+    assert max(len(line) for line in lines[1:]) <= 100
+
+
+class _TextAndTags(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(markup):
+    parser = _TextAndTags()
+    parser.feed(markup)
+    parser.close()
+    return parser
+
+
+def test_explain_html_escapes_tokens_and_labels(pipeline):
+    clf = pipeline[-1]
+    ids = pipeline[0].transform(["GATTACA"])
+    nasty = ["<script>", "&amp;", '"', "'", "<", ">", "&"]
+    explanations = explain(clf, ids, tokens=[nasty])
+    for markup in (explanations._repr_html_(), explanations[0]._repr_html_()):
+        assert "<script>" not in markup
+        parsed = _parse(markup)
+        assert "script" not in parsed.tags
+        assert set(parsed.tags) <= {"div", "table", "tr", "th", "td", "span", "b", "p"}
+        text = "".join(parsed.text)
+        for token in nasty:
+            assert token in text  # rendered as text, not as markup
+        assert explanations[0].label in text  # labels such as "<b>zero</b>" are text too
+
+
+def test_explain_html_shades_each_token_by_its_weight(pipeline):
+    item = explain(pipeline, ["CCGATTAG"])[0]
+    markup = item._repr_html_()
+    alphas = [float(a) for a in _alphas(markup)]
+    assert len(alphas) == len(item.tokens)
+    np.testing.assert_allclose(alphas, item.weights / item.weights.max(), atol=1e-3)
+    assert f"{item.probability:.3f}" in markup
+
+
+def _alphas(markup):
+    import re
+
+    return re.findall(r"rgba\(\d+,\d+,\d+,([0-9.]+)\)", markup)
+
+
+def test_explanations_html_caps_rows(pipeline, data):
+    explanations = explain(pipeline, data[0][:7])
+    markup = explanations.to_html(max_rows=5)
+    assert markup.count("<tr>") == 6  # header + 5 rows
+    assert "2 more sequences" in markup
+
+
+def test_explain_works_without_ipython(pipeline, monkeypatch):
+    monkeypatch.setitem(sys.modules, "IPython", None)  # any import of IPython now fails
+    explanations = explain(pipeline, ["GATT", "CCGA"])
+    assert "skseqattn-explanations" in explanations._repr_html_()
+    assert "Explanations of 2" in repr(explanations)
+
+
+def test_explain_to_frame(pre_padded_two_heads, data):
+    pd = pytest.importorskip("pandas")
+    X = data[0][:5]
+    explanations = explain(pre_padded_two_heads, X)
+    frame = explanations.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [
+        "sequence",
+        "position",
+        "column",
+        "token",
+        "weight",
+        "head_0",
+        "head_1",
+        "unknown",
+        "label",
+        "probability",
+    ]
+    assert len(frame) == sum(len(e.tokens) for e in explanations)
+    np.testing.assert_allclose(frame.groupby("sequence")["weight"].sum(), 1.0, atol=1e-5)
+    assert frame.loc[frame.sequence == 1, "token"].tolist() == explanations[1].tokens
+    assert set(frame["label"]) <= set(LABELS)
+    one = explanations[2].to_frame()
+    assert list(one.columns) == [
+        "position",
+        "column",
+        "token",
+        "weight",
+        "head_0",
+        "head_1",
+        "unknown",
+    ]
+    np.testing.assert_allclose(one["weight"], explanations[2].weights)
+
+
+def test_to_frame_without_pandas_names_the_extra(pipeline, monkeypatch):
+    explanations = explain(pipeline, ["GATT"])
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"skseqattn\[pandas\]"):
+        explanations.to_frame()
+    with pytest.raises(ImportError, match=r"Explanation.to_frame needs pandas"):
+        explanations[0].to_frame()
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def test_explain_rejects_pipelines_with_other_steps(pipeline):
+    pipe = Pipeline(
+        [("vec", pipeline[0]), ("identity", FunctionTransformer()), ("clf", pipeline[-1])]
+    )
+    with pytest.raises(
+        ValueError, match=r"exactly a CharSequenceVectorizer and a .*FunctionTransformer"
+    ):
+        explain(pipe, ["GATT"])
+
+
+def test_explain_ignores_passthrough_steps(pipeline):
+    pipe = Pipeline([("vec", pipeline[0]), ("skip", "passthrough"), ("clf", pipeline[-1])])
+    assert explain(pipe, ["GATT"])[0].tokens == list("GATT")
+
+
+def test_explain_rejects_non_attention_pooling(data):
+    X, y = data
+    pipe = make_pipeline(
+        CharSequenceVectorizer(), _tiny_classifier(pooling="mean", max_epochs=1)
+    ).fit(X[:40], y[:40])
+    with pytest.raises(ValueError, match=r"pooling='attention'.*pooling='mean'.*refit"):
+        explain(pipe, ["GATT"])
+
+
+def test_explain_rejects_other_estimators_and_bad_arguments(pipeline):
+    with pytest.raises(TypeError, match="got LogisticRegression"):
+        explain(LogisticRegression(), ["GATT"])
+    with pytest.raises(ValueError, match="drop the vectorizer argument"):
+        explain(pipeline, ["GATT"], vectorizer=pipeline[0])
+    with pytest.raises(TypeError, match="vectorizer to be a fitted CharSequenceVectorizer"):
+        explain(pipeline[-1], [[2, 3]], vectorizer=object())
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        explain(pipeline, "GATT")
+    ids = pipeline[0].transform(["GATT"])
+    with pytest.raises(ValueError, match="got 2 tokens for sequence 0, which has 4"):
+        explain(pipeline[-1], ids, tokens=[["a", "b"]])
+    with pytest.raises(ValueError, match="tokens for 2 sequences but X has 1"):
+        explain(pipeline[-1], ids, tokens=[["a"], ["b"]])
+    with pytest.raises(ValueError, match="knows ids up to"):
+        explain(pipeline[-1], np.array([[2, 3, 999]]), vectorizer=pipeline[0])
+
+
+def test_explain_not_fitted():
+    pipe = make_pipeline(CharSequenceVectorizer(), BiLSTMAttentionClassifier())
+    with pytest.raises(NotFittedError):
+        explain(pipe, ["GATT"])
+
+
+def test_explain_word_tokens():
+    X = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 10
+    y = ["cat", "dog", "dog", "cat"] * 10
+    pipe = make_pipeline(
+        CharSequenceVectorizer(analyzer="word"), _tiny_classifier(max_epochs=1)
+    ).fit(X, y)
+    item = explain(pipe, ["the  bird   sat"])[0]
+    assert item.tokens == ["the", "bird", "sat"]
+    assert item.unknown.tolist() == [False, True, False]
+    assert item.text == "the bird sat"
+    assert "</span> <span" in item._repr_html_()  # words are separated by spaces
+
+
+def test_explain_real_valued_sequences_pre_padded():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 7, 2))
+    y = (X[:, -1, 0] > 0).astype(int)
+    X[::2, :3] = np.nan  # every other sequence is padded at the start
+    clf = _tiny_classifier(max_epochs=1).fit(X, y)
+    explanations = explain(clf, X[:4])
+    weights = clf.attention_weights(X[:4])
+    for i, item in enumerate(explanations):
+        columns = np.flatnonzero(~np.isnan(X[i, :, 0]))
+        np.testing.assert_array_equal(item.columns, columns)
+        assert item.tokens == [str(k) for k in range(len(columns))]
+        np.testing.assert_allclose(item.weights, weights[i, columns])
+        np.testing.assert_allclose(item.weights.sum(), 1.0, atol=1e-5)
