@@ -4,6 +4,8 @@
 - :class:`BiLSTMAttentionClassifier` classifies token-id or real-valued sequences.
 - :func:`explain`, :class:`AttentionDisplay` and :class:`TrainingCurveDisplay` show why a
   prediction was made and how training went.
+- :func:`save` / :func:`load` store estimators safely (safetensors + JSON);
+  :func:`export_onnx` writes the classifier as ONNX.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -11,6 +13,8 @@ from importlib.metadata import PackageNotFoundError, version
 from ._classifier import BiLSTMAttentionClassifier
 from ._vectorizer import PAD_ID, UNK_ID, CharSequenceVectorizer
 from .explain import Explanation, Explanations, explain
+from .onnx import export_onnx
+from .persistence import FormatError, load, save
 from .plotting import AttentionDisplay, TrainingCurveDisplay
 
 try:
@@ -26,7 +30,11 @@ __all__ = [
     "CharSequenceVectorizer",
     "Explanation",
     "Explanations",
+    "FormatError",
     "TrainingCurveDisplay",
     "explain",
+    "export_onnx",
+    "load",
+    "save",
     "__version__",
 ]

@@ -4,9 +4,16 @@ import os
 
 import pytest
 
-# Keep torch to the cores a CI machine has; tests use tiny models where more threads only
-# add overhead.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Tests use tiny models, for which a second torch thread only adds synchronisation; on a busy
+# 2-core machine OpenMP's spinning threads made fits 10-80x slower. One thread keeps the suite
+# fast and its timings stable. (Parallel tests spawn workers that inherit the variable.)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def pytest_addoption(parser):

@@ -12,6 +12,7 @@ from ._attention import (
     MeanPooling,
     masked_softmax,
 )
+from ._export import ExportableSequenceModule
 from ._module import ATTENTIONS, CELLS, POOLINGS, SequenceClassifierModule
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "POOLINGS",
     "AdditiveAttention",
     "DotAttention",
+    "ExportableSequenceModule",
     "GeneralAttention",
     "LastStatePooling",
     "MaxPooling",

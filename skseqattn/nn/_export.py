@@ -134,7 +134,7 @@ class ExportableSequenceModule(nn.Module):
         self.eval()
 
     def _inputs(self, X: torch.Tensor):
-        """Step inputs (batch, time, input_size) left-aligned, mask and lengths."""
+        """Left-aligned step inputs (batch, time, input_size), their mask, lengths and steps."""
         batch = X.shape[0]
         if self.tokens:
             # One extra padding column: width >= 1 always (the module's own rule for width 0).
@@ -167,7 +167,11 @@ class ExportableSequenceModule(nn.Module):
         return inputs, valid, lengths, steps
 
     def encode(self, X: torch.Tensor):
-        """Outputs (batch, time, dirs * hidden) left-aligned, mask, final state, lengths."""
+        """Left-aligned outputs (batch, time, dirs * hidden), their mask and the final state.
+
+        The same triple as :meth:`SequenceClassifierModule.encode`, with one more padding
+        column.
+        """
         inputs, valid, lengths, steps = self._inputs(X)
         # Column t of the reversed prefix reads step length - 1 - t (t < length); padding
         # columns read themselves. The map is its own inverse.

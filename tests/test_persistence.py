@@ -1,0 +1,691 @@
+"""Tests of pickling and of skseqattn.persistence: safe save/load, tampered and foreign files."""
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
+
+from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn.persistence import FORMAT_VERSION, FormatError, _Reader, _Writer, load, save
+
+TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run fastest on one thread, and stay fast on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(**params):
+    return BiLSTMAttentionClassifier(**{**TINY, **params})
+
+
+def bigrams(text):
+    """A module-level analyzer: save stores it by name."""
+    return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
+def _ids(n=120, width=10, seed=0):
+    rng = np.random.RandomState(seed)
+    lengths = rng.randint(0, width + 1, size=n)
+    X = np.zeros((n, width), dtype=np.int64)
+    for i, length in enumerate(lengths):
+        X[i, :length] = rng.randint(2, 9, size=length)
+    return X
+
+
+def _series(n=120, width=9, n_features=2, seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.full((n, width, n_features), np.nan, dtype=np.float32)
+    for i, length in enumerate(rng.randint(1, width + 1, size=n)):
+        X[i, :length] = rng.randn(length, n_features) * 2 + 1
+    return X
+
+
+def _labels(kind, signal):
+    if kind == "str":
+        return np.where(signal, "yes", "no")
+    if kind == "int":
+        return np.where(signal, 7, -3)
+    return signal.astype(bool)
+
+
+NAMES = ["anna", "bob", "hannah", "otto", "eve", "x", "", "emma"] * 15
+NAME_LABELS = np.array([n[:1] in "aeiou" for n in NAMES])
+
+
+@pytest.fixture(scope="module")
+def token_clf():
+    X = _ids()
+    return tiny(attention_heads=2).fit(X, _labels("str", X[:, 0] > 4)), X
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    pipe = make_pipeline(CharSequenceVectorizer(), tiny())
+    return pipe.fit(NAMES, NAME_LABELS)
+
+
+def _rebuild(path, out, *, manifest=None, entries=None, drop=()):
+    """Copy the zip at ``path`` to ``out``, replacing the manifest and entries as asked."""
+    with zipfile.ZipFile(path) as zf:
+        contents = {name: zf.read(name) for name in zf.namelist()}
+    doc = json.loads(contents["manifest.json"])
+    if manifest is not None:
+        doc = manifest(doc) or doc
+        contents["manifest.json"] = json.dumps(doc).encode()
+    contents.update(entries or {})
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in contents.items():
+            if name not in drop:
+                zf.writestr(name, data)
+    return out
+
+
+class _Payload:
+    """Unpickling this creates ``path``: a stand-in for arbitrary code execution."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+# --------------------------------------------------------------------------- pickle / joblib
+@pytest.mark.parametrize("dumper", ["pickle", "joblib"])
+def test_pickle_round_trip_gives_identical_predictions(token_clf, pipeline, dumper, tmp_path):
+    clf, X = token_clf
+    for est, data in ((clf, X), (pipeline, NAMES)):
+        if dumper == "pickle":
+            loaded = pickle.loads(pickle.dumps(est))
+        else:
+            joblib.dump(est, tmp_path / "model.joblib")
+            loaded = joblib.load(tmp_path / "model.joblib")
+        assert np.array_equal(loaded.predict_proba(data), est.predict_proba(data))
+        assert np.array_equal(loaded.predict(data), est.predict(data))
+        inner = loaded[-1] if hasattr(loaded, "steps") else loaded
+        # One module, shared by the estimator and its net, as after fit.
+        assert inner.module_ is inner.net_.module_ is inner.net_.module
+
+
+def test_pickle_stores_every_tensor_inside_skorchs_device_mapped_blob(token_clf):
+    """Tensors pickled outside skorch's blob could not be loaded without CUDA."""
+    clf, _ = token_clf
+
+    class TensorSpy(pickle.Pickler):
+        seen = 0
+
+        def reducer_override(self, obj):
+            if isinstance(obj, torch.Tensor):
+                TensorSpy.seen += 1
+            return NotImplemented
+
+    TensorSpy(io.BytesIO()).dump(clf)
+    assert TensorSpy.seen == 0
+    TensorSpy(io.BytesIO()).dump(clf.module_)  # the spy does see tensors
+    assert TensorSpy.seen > 0
+
+
+def test_pickle_of_cuda_net_loads_on_cpu_without_gpu(token_clf, monkeypatch):
+    """A net pickled with device='cuda' maps to the CPU where CUDA is absent (simulated)."""
+    clf, X = token_clf
+    expected = clf.predict_proba(X)
+    gpu_like = pickle.loads(pickle.dumps(clf))
+    gpu_like.set_params(device="cuda")
+    gpu_like.net_.device = "cuda"
+    gpu_like.device_ = "cuda"
+    payload = pickle.dumps(gpu_like)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(Warning, match="(?i)cuda"):
+        loaded = pickle.loads(payload)
+    assert loaded.device_ == "cpu"
+    assert str(loaded.net_.device) == "cpu"
+    assert all(p.device.type == "cpu" for p in loaded.module_.parameters())
+    assert np.array_equal(loaded.predict_proba(X), expected)
+    assert loaded.get_params()["device"] == "cuda"  # the parameter is the user's; kept
+
+
+@pytest.mark.gpu
+def test_pickle_of_gpu_trained_model_predicts_in_a_process_without_gpu(tmp_path):
+    X = _ids()
+    y = _labels("int", X[:, 0] > 4)
+    clf = tiny(device="cuda").fit(X, y)
+    expected = clf.predict_proba(X)
+    joblib.dump(clf, tmp_path / "gpu.joblib")
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import joblib, numpy as np, warnings; warnings.simplefilter('ignore');"
+        f"clf = joblib.load({str(tmp_path / 'gpu.joblib')!r});"
+        f"np.save({str(tmp_path / 'p.npy')!r}, clf.predict_proba(np.load("
+        f"{str(tmp_path / 'X.npy')!r})));"
+        "print(clf.device_)"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "cpu"
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_save_load_of_gpu_trained_model_on_cpu_and_gpu(tmp_path):
+    X = _ids()
+    clf = tiny(device="cuda").fit(X, _labels("str", X[:, 0] > 4))
+    save(clf, tmp_path / "m.skseqattn")
+    on_gpu = load(tmp_path / "m.skseqattn", device="cuda")
+    assert np.array_equal(on_gpu.predict_proba(X), clf.predict_proba(X))
+    on_cpu = load(tmp_path / "m.skseqattn")
+    assert on_cpu.device_ == "cpu"
+    np.testing.assert_allclose(on_cpu.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- safe format
+@pytest.mark.parametrize("input_type", ["tokens", "features"])
+@pytest.mark.parametrize("label_kind", ["str", "int", "bool"])
+def test_save_load_classifier_is_bit_identical(input_type, label_kind, tmp_path):
+    if input_type == "tokens":
+        X = _ids()
+        y = _labels(label_kind, X[:, 0] > 4)
+        clf = tiny(attention="general", cell="gru").fit(X, y)
+    else:
+        X = _series()
+        y = _labels(label_kind, X[:, 0, 0] > 1)
+        clf = tiny(num_layers=2, attention="dot").fit(X, y)
+    path = save(clf, tmp_path / "model.skseqattn")
+    loaded = load(path)
+
+    assert type(loaded) is BiLSTMAttentionClassifier
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    assert np.array_equal(loaded.classes_, clf.classes_)
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert np.array_equal(loaded.predict(X), clf.predict(X))
+    assert np.array_equal(loaded.attention_weights(X), clf.attention_weights(X))
+    assert loaded.get_params() == clf.get_params()
+    assert loaded.input_type_ == clf.input_type_
+    assert (loaded.n_epochs_, loaded.best_epoch_) == (clf.n_epochs_, clf.best_epoch_)
+    assert loaded.history_[:, "train_loss"] == clf.history_[:, "train_loss"]
+    assert type(loaded.history_[-1, "train_loss"]) is type(clf.history_[-1, "train_loss"])
+    if input_type == "features":
+        assert loaded.feature_mean_.dtype == clf.feature_mean_.dtype
+        assert np.array_equal(loaded.feature_scale_, clf.feature_scale_)
+        assert loaded.n_features_in_ == clf.n_features_in_
+    else:
+        assert loaded.n_ids_ == clf.n_ids_
+
+
+def test_save_load_pipeline_is_bit_identical(pipeline, tmp_path):
+    loaded = load(save(pipeline, tmp_path / "pipe.skseqattn"))
+    assert [name for name, _ in loaded.steps] == [name for name, _ in pipeline.steps]
+    assert np.array_equal(loaded.predict_proba(NAMES), pipeline.predict_proba(NAMES))
+    assert loaded[0].vocabulary_ == pipeline[0].vocabulary_
+    assert loaded[0].id_to_token_.tolist() == pipeline[0].id_to_token_.tolist()
+    assert loaded.classes_.dtype == np.bool_
+
+
+def test_save_load_to_file_objects(token_clf):
+    clf, X = token_clf
+    buffer = save(clf, io.BytesIO())
+    loaded = load(io.BytesIO(buffer.getvalue()))
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_save_load_vectorizer_params_and_fitted_state(tmp_path):
+    vec = CharSequenceVectorizer(
+        vocabulary={"b", "a", "\udc80", "\x00"},
+        dtype=np.int32,
+        lowercase=True,
+        padding="pre",
+        max_len=5,
+    ).fit(["ab", "BA"])
+    loaded = load(save(vec, tmp_path / "vec.skseqattn"))
+    assert loaded.get_params() == vec.get_params()
+    assert loaded.get_params()["dtype"] is np.int32
+    assert loaded.vocabulary_ == vec.vocabulary_
+    assert list(loaded.vocabulary_) == list(vec.vocabulary_)
+    texts = ["abba", "\udc80a", "zz", ""]
+    assert np.array_equal(loaded.transform(texts), vec.transform(texts))
+    assert loaded.transform(texts).dtype == np.int32
+
+
+def test_save_load_unfitted_estimators(tmp_path):
+    pipe = make_pipeline(CharSequenceVectorizer(analyzer="word"), tiny(optimizer="sgd"))
+    loaded = load(save(pipe, tmp_path / "p.skseqattn"))
+    assert repr(loaded) == repr(pipe)
+    with pytest.raises(Exception, match="not fitted"):
+        check_is_fitted(loaded[-1])
+    assert clone(loaded).get_params(deep=False).keys() == pipe.get_params(deep=False).keys()
+
+
+def test_save_load_array_and_special_parameters(tmp_path):
+    n_ids, dim = 200, 8  # 1600 values: stored in arrays.safetensors
+    weights = np.random.RandomState(0).randn(n_ids, dim)
+    X = _ids()
+    clf = tiny(
+        embedding_weights=weights,
+        freeze_embeddings=True,
+        optimizer=torch.optim.AdamW,
+        random_state=np.random.RandomState(3),
+        class_weight={"yes": 2.0, "no": 1.0},
+    ).fit(X, _labels("str", X[:, 0] > 4))
+    path = save(clf, tmp_path / "m.skseqattn")
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == [
+            "arrays.safetensors",
+            "manifest.json",
+            "module-0.safetensors",
+        ]
+    loaded = load(path)
+    params = loaded.get_params()
+    assert params["embedding_weights"].dtype == np.float64
+    assert np.array_equal(params["embedding_weights"], weights)
+    assert params["optimizer"] is torch.optim.AdamW
+    assert params["class_weight"] == {"yes": 2.0, "no": 1.0}
+    rs = params["random_state"]
+    assert isinstance(rs, np.random.RandomState)
+    assert rs.randint(1 << 30) == clf.random_state.randint(1 << 30)
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_save_load_int_keyed_dicts_and_non_finite_floats(tmp_path):
+    X = _ids()
+    y = _labels("int", X[:, 0] > 4)
+    clf = tiny(class_weight={7: 2.0, -3: 0.5}, max_epochs=1).fit(X, y)
+    clf.history_.record("odd", float("nan"))
+    loaded = load(save(clf, tmp_path / "m.skseqattn"))
+    assert loaded.class_weight == {7: 2.0, -3: 0.5}
+    assert np.isnan(loaded.history_[-1, "odd"])
+
+
+def test_loaded_classifier_trains_further_with_warm_start(token_clf, tmp_path):
+    clf, X = token_clf
+    y = clf.predict(X)
+    loaded = load(save(clf, tmp_path / "m.skseqattn"))
+    before = loaded.predict_proba(X)
+    loaded.set_params(warm_start=True, max_epochs=1).fit(X, y)
+    assert loaded.n_epochs_ == clf.n_epochs_ + 1
+    assert len(loaded.history_) == clf.n_epochs_ + 1
+    assert not np.array_equal(loaded.predict_proba(X), before)
+    assert np.array_equal(clf.predict_proba(X), before)  # the original is untouched
+
+
+def test_save_drops_callbacks_with_a_warning(tmp_path):
+    X = _ids()
+    clf = tiny(callbacks=[Callback()], max_epochs=1).fit(X, _labels("int", X[:, 0] > 4))
+    with pytest.warns(UserWarning, match="dropped estimator.callbacks"):
+        path = save(clf, tmp_path / "m.skseqattn")
+    loaded = load(path)
+    assert loaded.callbacks is None
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_save_drops_pipeline_memory_and_load_refuses_one(tmp_path):
+    pipe = make_pipeline(CharSequenceVectorizer(), memory=str(tmp_path / "cache"))
+    with pytest.warns(UserWarning, match="dropped estimator.memory: a cache"):
+        path = save(pipe, tmp_path / "p.skseqattn")
+    assert load(path).memory is None
+
+    def memory(doc):
+        doc["estimator"]["__estimator__"]["params"]["memory"] = "/tmp/somewhere"
+
+    with pytest.raises(FormatError, match="Pipeline.memory must be None"):
+        load(_rebuild(path, tmp_path / "bad", manifest=memory))
+
+
+def test_callable_analyzer_must_be_handed_to_load(tmp_path):
+    vec = CharSequenceVectorizer(analyzer=bigrams).fit(["abc", "bcd"])
+    path = save(vec, tmp_path / "vec.skseqattn")
+    with pytest.raises(ValueError, match="never imports code.*callables=\\[bigrams\\]"):
+        load(path)
+    loaded = load(path, callables=[bigrams])
+    assert loaded.analyzer is bigrams
+    assert np.array_equal(loaded.transform(["abcd"]), vec.transform(["abcd"]))
+    name = f"{bigrams.__module__}:bigrams"
+    assert load(path, callables={name: bigrams}).vocabulary_ == vec.vocabulary_
+
+
+def test_save_refuses_lambdas_and_foreign_objects(tmp_path):
+    vec = CharSequenceVectorizer(analyzer=lambda s: s.split())
+    with pytest.raises(TypeError, match="analyzer=.*module-level function"):
+        save(vec, tmp_path / "v.skseqattn")
+    with pytest.raises(TypeError, match="save stores .*LogisticRegression"):
+        from sklearn.linear_model import LogisticRegression
+
+        save(make_pipeline(CharSequenceVectorizer(), LogisticRegression()), tmp_path / "p")
+    with pytest.raises(TypeError, match="expected an estimator"):
+        save([1, 2], tmp_path / "x")
+    assert not any(tmp_path.iterdir())  # nothing half-written
+
+
+def test_load_device_without_cuda_is_a_clear_error(token_clf, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available")
+    clf, _ = token_clf
+    path = save(clf, tmp_path / "m.skseqattn")
+    with pytest.raises(ValueError, match="no CUDA device.*device='cpu'"):
+        load(path, device="cuda")
+    assert load(path, device="auto").device_ == "cpu"
+
+
+def _same(a, b):
+    """Equal values of equal types, recursively (NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (float, np.floating)):
+        return a == b or (np.isnan(a) and np.isnan(b))
+    return a == b
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(), max_size=5),
+)
+_arrays = st.one_of(
+    *(
+        hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+        for dtype in ("<f4", "<f8", ">f8", "<f2", "<i8", "<u2", "|i1", "|b1", "<U3")
+    )
+)
+_values = st.recursive(
+    st.one_of(_scalars, _arrays, _arrays.map(lambda a: a[()] if a.ndim == 0 else a)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        st.dictionaries(st.integers(-5, 5), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_values)
+def test_value_encoding_round_trips_types_and_bits(value):
+    import safetensors.numpy
+
+    class Lib:  # what _Writer and _Reader use of the safetensors package
+        numpy = safetensors.numpy
+
+    writer = _Writer(Lib)
+    node = writer.value(value, "value")
+    text = json.dumps(node, ensure_ascii=True, allow_nan=False)
+    reader = _Reader(writer.finish(), Lib, {}, "cpu")
+    back = reader.value(json.loads(text), "value")
+    assert _same(back, value), (value, back)
+
+
+# --------------------------------------------------------------------------- hostile files
+@pytest.fixture
+def saved(token_clf, tmp_path):
+    clf, _ = token_clf
+    return save(clf, tmp_path / "good.skseqattn")
+
+
+def test_payload_check_would_execute_if_unpickled(tmp_path):
+    """The payload used below really runs code when unpickled: the tests can fail."""
+    marker = tmp_path / "pwned-control"
+    pickle.loads(pickle.dumps(_Payload(marker)))
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("entry", ["manifest.json", "module-0.safetensors"])
+@pytest.mark.parametrize("fix_checksum", [False, True])
+def test_load_refuses_pickle_payloads_without_running_them(saved, tmp_path, entry, fix_checksum):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Payload(marker))
+
+    def manifest(doc):
+        if fix_checksum and entry != "manifest.json":
+            doc["files"][entry] = {
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "size": len(payload),
+            }
+
+    bad = _rebuild(saved, tmp_path / "bad.skseqattn", manifest=manifest, entries={entry: payload})
+    with pytest.raises(FormatError, match="JSON|checksum|safetensors"):
+        load(bad)
+    assert not marker.exists()
+
+
+def test_load_refuses_torch_save_weights(saved, tmp_path):
+    marker = tmp_path / "pwned"
+    buffer = io.BytesIO()
+    torch.save({"weights": torch.zeros(2), "x": _Payload(marker)}, buffer)
+    blob = buffer.getvalue()
+
+    def manifest(doc):
+        doc["files"]["module-0.safetensors"] = {
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "size": len(blob),
+        }
+
+    bad = _rebuild(
+        saved, tmp_path / "bad", manifest=manifest, entries={"module-0.safetensors": blob}
+    )
+    with pytest.raises(FormatError, match="module-0.safetensors is not a valid safetensors"):
+        load(bad)
+    assert not marker.exists()
+
+
+def test_load_refuses_a_pickle_or_joblib_file(token_clf, tmp_path):
+    clf, _ = token_clf
+    joblib.dump(clf, tmp_path / "m.joblib")
+    with pytest.raises(FormatError, match="not a zip archive.*looks like a pickle.*trust"):
+        load(tmp_path / "m.joblib")
+
+
+def test_load_does_not_import_names_from_the_file(saved, tmp_path):
+    marker = tmp_path / "pwned"
+
+    def callable_analyzer(doc):
+        doc["estimator"] = {
+            "__estimator__": {
+                "class": "CharSequenceVectorizer",
+                "params": {"analyzer": {"__callable__": "os:system"}},
+                "fitted": None,
+            }
+        }
+
+    def foreign_class(doc):
+        doc["estimator"]["__estimator__"]["class"] = "os.system"
+
+    def optimizer(doc):
+        params = doc["estimator"]["__estimator__"]["params"]
+        params["optimizer"] = {"__optimizer__": "os.system"}
+
+    path = _rebuild(saved, tmp_path / "a", manifest=callable_analyzer)
+    with pytest.raises(ValueError, match="'os:system'.*never imports"):
+        load(path)
+    with pytest.raises(FormatError, match="class 'os.system' is not one skseqattn.load builds"):
+        load(_rebuild(saved, tmp_path / "b", manifest=foreign_class))
+    with pytest.raises(FormatError, match="not an optimizer of torch.optim"):
+        load(_rebuild(saved, tmp_path / "c", manifest=optimizer))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.98, 40])
+def test_load_truncated_file(saved, tmp_path, keep):
+    data = open(saved, "rb").read()
+    cut = int(len(data) * keep) if isinstance(keep, float) else keep
+    (tmp_path / "cut").write_bytes(data[:cut])
+    with pytest.raises(FormatError, match="not a zip archive, or truncated|damaged"):
+        load(tmp_path / "cut")
+
+
+def test_load_corrupted_bytes_inside_the_archive(saved, tmp_path):
+    data = bytearray(open(saved, "rb").read())
+    with zipfile.ZipFile(saved) as zf:
+        info = zf.getinfo("manifest.json")
+    start = info.header_offset + 30 + len(info.filename)  # the compressed manifest
+    data[start + 20 : start + 40] = b"\x00" * 20
+    (tmp_path / "corrupt").write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="cannot read manifest.json .*damaged"):
+        load(tmp_path / "corrupt")
+
+
+def test_load_foreign_zip_and_other_files(tmp_path):
+    with zipfile.ZipFile(tmp_path / "foreign.zip", "w") as zf:
+        zf.writestr("README.txt", "hello")
+    with pytest.raises(FormatError, match="without manifest.json: not written by skseqattn"):
+        load(tmp_path / "foreign.zip")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        zf.writestr("manifest.json", json.dumps({"format": "something-else"}))
+    with pytest.raises(FormatError, match="does not describe a skseqattn model"):
+        load(tmp_path / "other.zip")
+    (tmp_path / "text").write_text("just text")
+    with pytest.raises(FormatError, match="not a skseqattn model file"):
+        load(tmp_path / "text")
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing")
+
+
+def test_load_newer_format_version_says_upgrade(saved, tmp_path):
+    def newer(doc):
+        doc["format_version"] = FORMAT_VERSION + 1
+
+    path = _rebuild(saved, tmp_path / "new", manifest=newer)
+    match = (
+        f"written by format version {FORMAT_VERSION + 1} .*reads up to {FORMAT_VERSION}; "
+        "upgrade skseqattn"
+    )
+    with pytest.raises(FormatError, match=match):
+        load(path)
+
+
+@pytest.mark.parametrize("version", ["1", 0, None, True])
+def test_load_bad_format_version(saved, tmp_path, version):
+    def bad(doc):
+        doc["format_version"] = version
+
+    with pytest.raises(FormatError, match="bad format_version"):
+        load(_rebuild(saved, tmp_path / "bad", manifest=bad))
+
+
+def test_load_wrong_checksum_and_size(saved, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        blob = bytearray(zf.read("module-0.safetensors"))
+    blob[-1] ^= 1  # one bit of one weight
+    path = _rebuild(saved, tmp_path / "flip", entries={"module-0.safetensors": bytes(blob)})
+    with pytest.raises(FormatError, match="checksum or size of module-0.safetensors"):
+        load(path)
+
+    def wrong_digest(doc):
+        doc["files"]["module-0.safetensors"]["sha256"] = "0" * 64
+
+    with pytest.raises(FormatError, match="checksum"):
+        load(_rebuild(saved, tmp_path / "digest", manifest=wrong_digest))
+
+
+def test_load_entries_must_match_the_manifest(saved, tmp_path):
+    extra = _rebuild(saved, tmp_path / "extra", entries={"evil.pkl": b"x"})
+    with pytest.raises(FormatError, match=r"unexpected entries \['evil.pkl'\]"):
+        load(extra)
+    missing = _rebuild(saved, tmp_path / "missing", drop=("module-0.safetensors",))
+    with pytest.raises(FormatError, match=r"missing entries \['module-0.safetensors'\]"):
+        load(missing)
+
+
+def _edit_params(**changes):
+    def edit(doc):
+        doc["estimator"]["__estimator__"]["params"].update(changes)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_edit_params(hidden_size=16), "weight .* has shape"),
+        (_edit_params(hidden_size=-3), "invalid parameters"),
+        (_edit_params(not_a_param=1), r"no parameters \['not_a_param'\]"),
+        (_edit_params(cell={"__eval__": "1"}), "unknown tag '__eval__'"),
+        (_edit_params(cell={"a": 1, "b": 2}), "expected a value"),
+    ],
+)
+def test_load_manifest_that_does_not_fit(saved, tmp_path, edit, match):
+    with pytest.raises(FormatError, match=match):
+        load(_rebuild(saved, tmp_path / "bad", manifest=edit))
+
+
+def test_load_bad_fitted_attributes(saved, tmp_path):
+    def classes(doc):
+        fitted = doc["estimator"]["__estimator__"]["fitted"]
+        fitted["classes_"] = {"__ndarray__": {"dtype": "<U3", "shape": [3], "data": ["a", 1]}}
+
+    with pytest.raises(FormatError, match="2 values for shape"):
+        load(_rebuild(saved, tmp_path / "a", manifest=classes))
+
+    def attribute(doc):
+        doc["estimator"]["__estimator__"]["fitted"]["predict"] = 1
+
+    with pytest.raises(FormatError, match="'predict' is not a fitted attribute name"):
+        load(_rebuild(saved, tmp_path / "b", manifest=attribute))
+
+    def dtype(doc):
+        fitted = doc["estimator"]["__estimator__"]["fitted"]
+        fitted["classes_"]["__ndarray__"]["dtype"] = "V8"
+
+    with pytest.raises(FormatError, match="dtype 'V8' is not one skseqattn stores"):
+        load(_rebuild(saved, tmp_path / "c", manifest=dtype))
+
+
+def test_load_invalid_json(saved, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        text = zf.read("manifest.json").decode()
+    cases = {
+        "broken": text[: len(text) // 2],
+        "duplicate": '{"format": "skseqattn", "format": "x"}',
+        "nan": text.replace('"format_version": 1', '"format_version": NaN'),
+    }
+    for name, content in cases.items():
+        path = _rebuild(saved, tmp_path / name, entries={"manifest.json": content.encode()})
+        with pytest.raises(FormatError, match="not valid JSON|repeats the keys|non-JSON"):
+            load(path)
+
+
+def test_format_error_is_a_value_error():
+    assert issubclass(FormatError, ValueError)
+
+
+def test_save_replaces_existing_file_atomically(token_clf, tmp_path):
+    clf, X = token_clf
+    path = tmp_path / "m.skseqattn"
+    path.write_bytes(b"old")
+    save(clf, path)
+    assert np.array_equal(load(path).predict_proba(X), clf.predict_proba(X))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.skseqattn"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save(CharSequenceVectorizer(), path)  # no warning for plain estimators
