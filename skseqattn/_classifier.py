@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, GradientNormClipping
+from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 from skorch.helper import predefined_split
 
 from ._check_sequences import check_sequences, is_ragged_list, resolve_input_type
@@ -73,7 +73,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         Number of attention heads; their pooled vectors are concatenated (structured
         self-attention).
     dropout : float, default=0.2
-        Dropout on the RNN's inputs, between stacked layers and before the linear head.
+        Dropout on the RNN's inputs, between stacked layers and on the pooled vector before
+        the linear head.
     embedding_weights : array-like of shape (n_ids, embedding_dim), default=None
         Initial embedding, e.g. pretrained vectors aligned with a fixed vocabulary of a
         :class:`~skseqattn.CharSequenceVectorizer`. Row 0 is padding.
@@ -91,6 +92,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         Learning rate.
     optimizer : {'adam', 'adamw', 'sgd'} or torch optimizer class, default='adam'
     weight_decay : float, default=0.0
+    lr_schedule : {'plateau'} or None, default='plateau'
+        ``'plateau'`` halves the learning rate whenever the validation loss did not improve
+        for an epoch (needs ``validation_fraction``); None keeps it constant.
     clip_grad_norm : float or None, default=5.0
         Clip the gradient norm to this value; None disables clipping.
     class_weight : dict, 'balanced' or None, default=None
@@ -101,7 +105,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     early_stopping : bool, default=True
         Stop when the validation loss has not improved for ``patience`` epochs, and
         restore the weights of the best epoch. Needs ``validation_fraction``.
-    patience : int, default=5
+    patience : int, default=4
         Epochs without improvement before stopping.
     callbacks : list of skorch callbacks, default=None
         Extra callbacks for the skorch net.
@@ -197,6 +201,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"plateau"}), None],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
@@ -229,11 +234,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         lr=3e-3,
         optimizer="adam",
         weight_decay=0.0,
+        lr_schedule="plateau",
         clip_grad_norm=5.0,
         class_weight=None,
         validation_fraction=0.1,
         early_stopping=True,
-        patience=5,
+        patience=4,
         callbacks=None,
         warm_start=False,
         device="cpu",
@@ -257,6 +263,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.clip_grad_norm = clip_grad_norm
         self.class_weight = class_weight
         self.validation_fraction = validation_fraction
@@ -422,6 +429,18 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         if self.clip_grad_norm is not None:
             callbacks.append(
                 ("clip", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+            )
+        if valid_ds is not None and self.lr_schedule == "plateau":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                        monitor="valid_loss",
+                        factor=0.5,
+                        patience=0,
+                    ),
+                )
             )
         if valid_ds is not None and self.early_stopping:
             callbacks.append(

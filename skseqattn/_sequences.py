@@ -108,6 +108,20 @@ def _gather_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
 
 
+def _cut(order: np.ndarray, sorted_lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Cut length-sorted indices into batches of at most ``batch_size`` rows of one length.
+
+    Batches without padding run the RNN's fused kernel (see
+    ``SequenceClassifierModule.encode``); a length with fewer rows than a batch makes a
+    smaller batch rather than a padded one.
+    """
+    cuts = np.flatnonzero(np.diff(sorted_lengths)) + 1
+    batches = []
+    for group in np.split(order, cuts):
+        batches.extend(group[i : i + batch_size] for i in range(0, len(group), batch_size))
+    return batches
+
+
 class SequenceDataset(torch.utils.data.Dataset):
     """A torch Dataset over :class:`RaggedSequences` with optional labels and weights.
 
@@ -150,7 +164,8 @@ class BucketBatchIterator:
     (``shuffle=True``) the rows are shuffled, cut into chunks of ``bucket_batches``
     batches, sorted by length within each chunk and cut into batches whose order is then
     shuffled: batches are nearly free of padding yet still random. Without shuffling, all
-    rows are sorted by length; :attr:`order` says which row each output belongs to.
+    rows are sorted by length and batches are cut where the length changes, so they hold no
+    padding at all; :attr:`order` says which row each output belongs to.
 
     Parameters
     ----------
@@ -187,8 +202,10 @@ class BucketBatchIterator:
         n = len(self.dataset)
         lengths = self.dataset.lengths
         if not self.shuffle:
+            # Sorted by length and cut where the length changes: batches without padding run
+            # the RNN's fused kernel (see SequenceClassifierModule.encode).
             order = np.argsort(lengths, kind="stable")
-            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+            return _cut(order, lengths[order], self.batch_size)
         rng = self.random_state if self.random_state is not None else np.random
         order = rng.permutation(n)
         chunk = self.batch_size * max(self.bucket_batches, 1)
@@ -196,9 +213,7 @@ class BucketBatchIterator:
         for start in range(0, n, chunk):
             part = order[start : start + chunk]
             part = part[np.argsort(lengths[part], kind="stable")]
-            batches.extend(
-                part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
-            )
+            batches.extend(_cut(part, lengths[part], self.batch_size))
         return [batches[i] for i in rng.permutation(len(batches))]
 
     @property
@@ -207,7 +222,10 @@ class BucketBatchIterator:
         return np.argsort(self.dataset.lengths, kind="stable")
 
     def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
+        lengths = self.dataset.lengths
+        if not self.shuffle:
+            return len(_cut(np.arange(len(lengths)), np.sort(lengths), self.batch_size))
+        return -(-len(self.dataset) // self.batch_size)  # an estimate: cuts add a few
 
     def __iter__(self):
         cuda = self.device is not None and torch.device(self.device).type == "cuda"

@@ -389,14 +389,20 @@ def test_bucket_iterator_pads_each_batch_to_its_own_longest_row():
     lengths = np.array([1, 30, 2, 29, 3, 28, 4, 27])
     rows = [np.arange(2, 2 + n) for n in lengths]
     data = SequenceDataset(RaggedSequences.from_list(rows), y=np.zeros(len(rows)))
+    # without shuffling (prediction): sorted by length and cut where the length changes
     widths = [Xi["X"].shape[1] for Xi, _ in BucketBatchIterator(data, batch_size=4)]
-    assert widths == [4, 30]
+    assert widths == [1, 2, 3, 4, 27, 28, 29, 30]
     it = BucketBatchIterator(
         data, batch_size=2, shuffle=True, random_state=np.random.RandomState(0)
     )
     batches = [(Xi["X"].shape[1], Xi["lengths"].tolist()) for Xi, _ in it]
-    assert sorted(w for w, _ in batches) == [2, 4, 28, 30]
-    assert all(w == max(ls) for w, ls in batches)
+    # every length differs here, so every training batch holds one row: no padding at all
+    assert sorted(w for w, _ in batches) == sorted(lengths)
+    assert all(ls == [w] for w, ls in batches)
+    # rows of equal length share batches of up to batch_size
+    same = SequenceDataset(RaggedSequences.from_list([np.arange(2, 7)] * 5), y=np.zeros(5))
+    sizes = [len(yi) for _, yi in BucketBatchIterator(same, batch_size=2, shuffle=True)]
+    assert sorted(sizes) == [1, 2, 2]
 
 
 # --------------------------------------------------------------------------- errors

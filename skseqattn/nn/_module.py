@@ -59,7 +59,8 @@ class SequenceClassifierModule(nn.Module):
     attention_heads : int, default=1
         Number of attention heads; their context vectors are concatenated.
     dropout : float, default=0.0
-        Dropout on the inputs of the RNN, between stacked layers and before the head.
+        Dropout on the RNN's inputs (the embedded tokens), between stacked layers and on the
+        pooled vector before the head.
     embedding_weights : array-like of shape (vocab_size, embedding_dim), default=None
         Initial embedding (e.g. pretrained vectors aligned with the vocabulary).
     freeze_embeddings : bool, default=False
@@ -170,13 +171,18 @@ class SequenceClassifierModule(nn.Module):
 
         inputs = self.embedding(X) if self.tokens else X  # (batch, time, input_size)
         inputs = self.input_dropout(inputs)
-        # pack_padded_sequence rejects length 0; an empty row runs over one padding step and
-        # everything it produces is masked out below.
-        packed = pack_padded_sequence(
-            inputs, lengths.clamp(min=1), batch_first=True, enforce_sorted=False
-        )
-        packed_out, state = self.rnn(packed)
-        outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=width)
+        if bool((lengths == width).all()):
+            # No padding at all (batches of one length, as the bucketing produces): the plain
+            # call is exact and runs the fused oneDNN kernel, which packed input does not.
+            outputs, state = self.rnn(inputs)
+        else:
+            # pack_padded_sequence rejects length 0; an empty row runs over one padding step
+            # and everything it produces is masked out below.
+            packed = pack_padded_sequence(
+                inputs, lengths.clamp(min=1), batch_first=True, enforce_sorted=False
+            )
+            packed_out, state = self.rnn(packed)
+            outputs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=width)
         # outputs: (batch, time, dirs * hidden)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, batch, hidden)
         h_last = h_n.view(self.num_layers, self.num_directions, batch, -1)[-1]

@@ -1,0 +1,336 @@
+"""Helpers shared by the benchmark scripts: data, isolation, timing, memory and output.
+
+Nothing here imports torch, scikit-learn or skseqattn at module level, so a parent process that
+only orchestrates workers stays small, and each worker pays for exactly the imports it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+
+# Lines scraped from a web page's navigation, not surnames (compared after collapsing
+# whitespace: Russian.txt holds both "To The First Page" and "To The First  Page").
+JUNK_LINES = frozenset({"To The First Page"})
+
+MIB = 1024.0 * 1024.0
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+def load_labelled_folder(folder: str | os.PathLike) -> tuple[list[str], list[str], dict]:
+    """Read a folder of ``<Label>.txt`` files, one sequence per line.
+
+    Each line is stripped; empty lines and known junk lines are dropped, then duplicate
+    (sequence, label) pairs are removed, keeping the first occurrence. Files may or may not end
+    with a newline. Returns the sequences, their labels and a dict of counts.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise FileNotFoundError(
+            f"load_labelled_folder expected a folder of <Label>.txt files, found none in "
+            f"{str(folder)!r}; pass the folder that holds e.g. Russian.txt and English.txt."
+        )
+    seen: dict[tuple[str, str], None] = {}
+    n_lines = n_junk = n_empty = 0
+    for path in files:
+        label = path.stem
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            n_lines += 1
+            text = line.strip()
+            if not text:
+                n_empty += 1
+                continue
+            if " ".join(text.split()) in JUNK_LINES:
+                n_junk += 1
+                continue
+            seen.setdefault((text, label), None)
+    sequences = [text for text, _ in seen]
+    labels = [label for _, label in seen]
+    n_kept_lines = n_lines - n_junk - n_empty
+    stats = {
+        "folder": str(folder.resolve()),
+        "n_files": len(files),
+        "n_lines_read": n_lines,
+        "n_empty_dropped": n_empty,
+        "n_junk_dropped": n_junk,
+        "n_duplicates_dropped": n_kept_lines - len(sequences),
+        "n_sequences": len(sequences),
+        "n_labels": len({label for label in labels}),
+    }
+    return sequences, labels, stats
+
+
+def split_sequences(
+    sequences: Sequence[str],
+    y: Sequence[int],
+    *,
+    seed: int,
+    test_size: float = 0.2,
+    max_samples: int | None = None,
+) -> tuple[list[str], list[str], Any, Any]:
+    """Stratified train/test split, after an optional stratified subsample to ``max_samples``."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    sequences = list(sequences)
+    y = np.asarray(y, dtype=np.int64)
+    if max_samples is not None and max_samples < len(sequences):
+        sequences, _, y, _ = train_test_split(
+            sequences, y, train_size=max_samples, stratify=y, random_state=seed
+        )
+    x_train, x_test, y_train, y_test = train_test_split(
+        sequences, y, test_size=test_size, stratify=y, random_state=seed
+    )
+    return list(x_train), list(x_test), y_train, y_test
+
+
+# --------------------------------------------------------------------------------------------
+# Timing and memory (Linux-first, with portable fallbacks)
+# --------------------------------------------------------------------------------------------
+def time_call(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Run ``fn`` once; return (wall seconds, process CPU seconds, result).
+
+    CPU seconds count every thread of this process; with one thread they are much less
+    disturbed than wall seconds by other work on the machine.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float, Any]:
+    """Run ``fn`` ``repeat`` times; return the fastest wall and CPU times and the first result."""
+    walls, cpus, first = [], [], None
+    for i in range(repeat):
+        wall, cpu, result = time_call(fn)
+        walls.append(wall)
+        cpus.append(cpu)
+        if i == 0:
+            first = result
+    return min(walls), min(cpus), first
+
+
+def _proc_status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def current_rss_bytes() -> int:
+    """Resident set size of this process now."""
+    kib = _proc_status_kib("VmRSS")
+    if kib is not None:
+        return kib * 1024
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def peak_rss_bytes() -> int:
+    """High-water mark of this process's RSS (since start, or since the last reset)."""
+    kib = _proc_status_kib("VmHWM")
+    if kib is not None:
+        return kib * 1024
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(maxrss if sys.platform == "darwin" else maxrss * 1024)
+
+
+def reset_peak_rss() -> bool:
+    """Reset the RSS high-water mark to the current RSS (Linux >= 4.0); False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return _proc_status_kib("VmHWM") is not None
+
+
+class MemoryProbe:
+    """Measure RSS before a block of work, its peak during it, and the process's lifetime peak.
+
+    ``start()`` records the RSS and the lifetime peak so far (imports, data), then resets the
+    kernel's high-water mark so that ``peak()`` afterwards is the peak of the block alone. Where
+    the reset is unsupported, ``peak()`` is the lifetime peak (an upper bound) and ``method``
+    says so.
+    """
+
+    def __init__(self) -> None:
+        self.rss_before = 0
+        self.peak_before = 0
+        self.method = "unstarted"
+
+    def start(self) -> None:
+        self.peak_before = peak_rss_bytes()
+        self.rss_before = current_rss_bytes()
+        self.method = "VmHWM reset" if reset_peak_rss() else "lifetime ru_maxrss"
+
+    def peak(self) -> int:
+        return max(peak_rss_bytes(), self.rss_before)
+
+    def lifetime_peak(self) -> int:
+        return max(self.peak(), self.peak_before)
+
+
+# --------------------------------------------------------------------------------------------
+# Isolation
+# --------------------------------------------------------------------------------------------
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def run_worker(
+    script: str | os.PathLike,
+    args: Sequence[str],
+    *,
+    threads: int | None = None,
+    timeout: float | None = None,
+) -> dict:
+    """Run ``python script *args --worker-out FILE`` in a fresh interpreter; return its JSON.
+
+    The worker must write one JSON object to the file named by ``--worker-out``. A crash, a
+    timeout or a missing file comes back as ``{"status": "failed", "reason": ...}``. With
+    ``threads``, OpenMP and BLAS pools in the worker are sized by environment variables from
+    the start (the worker should still call ``torch.set_num_threads``).
+    """
+    env = dict(os.environ)
+    if threads:
+        env.update({var: str(threads) for var in THREAD_ENV_VARS})
+    with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(script), *args, "--worker-out", str(out)]
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+            )
+        except subprocess.TimeoutExpired:
+            return {"status": "failed", "reason": f"worker timed out after {timeout} s"}
+        if out.exists():
+            result = json.loads(out.read_text(encoding="utf-8"))
+            if proc.returncode != 0 and result.get("status") == "ok":
+                result = {"status": "failed", "reason": f"exit code {proc.returncode}"}
+        else:
+            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-8:]
+            result = {
+                "status": "failed",
+                "reason": f"exit code {proc.returncode}, no result; stderr tail:\n"
+                + "\n".join(tail),
+            }
+        result["worker_stderr_tail"] = "\n".join((proc.stderr or "").splitlines()[-20:])
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages (other work on the machine skews timings)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return None
+
+
+def thread_pools() -> list[dict]:
+    """OpenMP / BLAS pools loaded in this process and their sizes (via threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return []
+    return [
+        {"api": pool.get("internal_api"), "threads": pool.get("num_threads")}
+        for pool in threadpool_info()
+    ]
+
+
+def machine_info(torch_threads: int | None = None) -> dict:
+    """CPU, platform and library versions, for the JSON."""
+    info: dict[str, Any] = {
+        "load_average": load_average(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        info["cpu_affinity"] = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        info["cpu_affinity"] = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    for module in ("torch", "sklearn", "skorch", "numpy"):
+        try:
+            info[f"{module}_version"] = __import__(module).__version__
+        except ImportError:
+            info[f"{module}_version"] = None
+    try:
+        import torch
+
+        info["torch_default_threads"] = torch.get_num_threads()
+        info["torch_threads"] = torch_threads or torch.get_num_threads()
+        info["cuda_available"] = torch.cuda.is_available()
+        if torch.cuda.is_available():
+            info["cuda_device"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:
+    """Aligned plain-text table.
+
+    ``columns`` holds (key, header, format) triples; the format is a ``str.format`` spec such
+    as ``",.0f"``, or ``"s"`` for text (left-aligned). Missing or None values print as "-".
+    """
+    header = [title for _, title, _ in columns]
+    body = []
+    for row in rows:
+        cells = []
+        for key, _, spec in columns:
+            value = row.get(key)
+            cells.append("-" if value is None else format(value, spec))
+        body.append(cells)
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+    left = [spec == "s" for _, _, spec in columns]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.ljust(w) if is_left else c.rjust(w) for c, w, is_left in zip(cells, widths, left)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(cells) for cells in body)])
+
+
+def write_json(path: str | os.PathLike, payload: dict) -> Path:
+    """Write ``payload`` as indented JSON, creating parent folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
