@@ -22,11 +22,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import EarlyStopping, GradientNormClipping
 from skorch.helper import predefined_split
 
 from ._check_sequences import check_sequences, is_ragged_list, resolve_input_type
-from ._net import BatchAccuracy, SequenceNet
+from ._net import BatchAccuracy, PlateauLRScheduler, SequenceNet
+from ._parallel import limit_torch_threads
 from ._progress import progress_callbacks
 from ._sequences import BucketBatchIterator, SequenceDataset
 from ._vectorizer import UNK_ID
@@ -432,15 +433,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             )
         if valid_ds is not None and self.lr_schedule == "plateau":
             callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
-                        monitor="valid_loss",
-                        factor=0.5,
-                        patience=0,
-                    ),
-                )
+                ("lr_schedule", PlateauLRScheduler(monitor="valid_loss", factor=0.5, patience=0))
             )
         if valid_ds is not None and self.early_stopping:
             callbacks.append(
@@ -559,7 +552,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             valid_ds = SequenceDataset(seqs.subset(valid_idx), y_enc[valid_idx], w_valid)
 
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=fork_devices):
+        with torch.random.fork_rng(devices=fork_devices), limit_torch_threads():
             torch.manual_seed(seed)
             if continuing:
                 net = copy.deepcopy(self.net_)
@@ -627,7 +620,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         outputs = []
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), limit_torch_threads():
                 fn = getattr(module, method)
                 for Xi, _ in iterator:
                     out = fn(Xi["X"].to(self.device_), Xi["lengths"])

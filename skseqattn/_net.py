@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
-__all__ = ["SequenceNet", "BatchAccuracy"]
+__all__ = ["SequenceNet", "BatchAccuracy", "PlateauLRScheduler"]
 
 _SAME_AS_MODULE_ = "<the module_ attribute>"
 
@@ -86,3 +86,27 @@ class BatchAccuracy(Callback):
             correct, total = self._counts[training]
             if total:
                 net.history.record(name, correct / total)
+
+
+class PlateauLRScheduler(LRScheduler):
+    """Halve the learning rate when the validation loss did not improve for an epoch.
+
+    The torch scheduler holds the optimizer, so pickling it would store the optimizer's
+    tensors outside skorch's device-mapped blob, and a model trained on CUDA could not be
+    unpickled without a GPU. It is rebuilt at the start of every training run anyway, so it
+    is left out of the pickle.
+    """
+
+    def __init__(self, monitor="valid_loss", factor=0.5, patience=0, **kwargs):
+        super().__init__(
+            policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+            monitor=monitor,
+            factor=factor,
+            patience=patience,
+            **kwargs,
+        )
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["lr_scheduler_"] = None
+        return state

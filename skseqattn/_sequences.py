@@ -162,8 +162,9 @@ class BucketBatchIterator:
 
     Used by the skorch net as ``iterator_train`` and ``iterator_valid``. For training
     (``shuffle=True``) the rows are shuffled, cut into chunks of ``bucket_batches``
-    batches, sorted by length within each chunk and cut into batches whose order is then
-    shuffled: batches are nearly free of padding yet still random. Without shuffling, all
+    batches, sorted by length within each chunk and cut into batches of ``batch_size``
+    whose order is then shuffled: batches are nearly free of padding (most hold a single
+    length) yet still random. Without shuffling, all
     rows are sorted by length and batches are cut where the length changes, so they hold no
     padding at all; :attr:`order` says which row each output belongs to.
 
@@ -213,7 +214,9 @@ class BucketBatchIterator:
         for start in range(0, n, chunk):
             part = order[start : start + chunk]
             part = part[np.argsort(lengths[part], kind="stable")]
-            batches.extend(_cut(part, lengths[part], self.batch_size))
+            batches.extend(
+                part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
+            )
         return [batches[i] for i in rng.permutation(len(batches))]
 
     @property
@@ -225,7 +228,7 @@ class BucketBatchIterator:
         lengths = self.dataset.lengths
         if not self.shuffle:
             return len(_cut(np.arange(len(lengths)), np.sort(lengths), self.batch_size))
-        return -(-len(self.dataset) // self.batch_size)  # an estimate: cuts add a few
+        return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
         cuda = self.device is not None and torch.device(self.device).type == "cuda"
