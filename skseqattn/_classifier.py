@@ -542,13 +542,16 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
         rng = np.random.RandomState(seed)
         train_idx, valid_idx = self._split(y_enc, rng)
-        w_train = weights[train_idx]
-        w_train = w_train / w_train.mean()
+        uniform = bool(np.all(weights == weights[0]))  # no weights: skip the multiply
+        w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
         if len(valid_idx):
-            w_valid = weights[valid_idx]
-            w_valid = w_valid / w_valid.mean() if w_valid.mean() > 0 else np.ones_like(w_valid)
+            w_valid = None
+            if not uniform:
+                w_valid = weights[valid_idx]
+                mean = w_valid.mean()
+                w_valid = w_valid / mean if mean > 0 else np.ones_like(w_valid)
             valid_ds = SequenceDataset(seqs.subset(valid_idx), y_enc[valid_idx], w_valid)
 
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []

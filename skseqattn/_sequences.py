@@ -49,7 +49,10 @@ class RaggedSequences:
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        cached = self.__dict__.get("_lengths")
+        if cached is None or len(cached) != len(self.offsets) - 1:
+            cached = self.__dict__["_lengths"] = np.diff(self.offsets)
+        return cached
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -214,6 +217,8 @@ class BucketBatchIterator:
         for start in range(0, n, chunk):
             part = order[start : start + chunk]
             part = part[np.argsort(lengths[part], kind="stable")]
+            # Fixed-size batches, not cut at length changes: batches of a single length
+            # would be faster still, but cost about 0.01 accuracy on the surname task.
             batches.extend(
                 part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
             )

@@ -187,9 +187,12 @@ class SequenceClassifierModule(nn.Module):
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, batch, hidden)
         h_last = h_n.view(self.num_layers, self.num_directions, batch, -1)[-1]
         final = torch.cat(list(h_last), dim=-1)  # (batch, dirs * hidden)
-        nonempty = mask.any(dim=1, keepdim=True)
-        final = final.masked_fill(~nonempty, 0.0)
-        outputs = outputs.masked_fill(~mask.unsqueeze(-1), 0.0)
+        # pad_packed_sequence fills padding with zeros already; only an empty row, which ran
+        # over one padding step, left something behind to clear.
+        if bool((lengths == 0).any()):
+            empty = (lengths == 0).to(X.device).unsqueeze(1)  # (batch, 1)
+            final = final.masked_fill(empty, 0.0)
+            outputs = outputs.masked_fill(~mask.unsqueeze(-1), 0.0)
         return outputs, mask, final
 
     def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
