@@ -30,6 +30,7 @@ from ._net import BatchAccuracy, PlateauLRScheduler, SequenceNet
 from ._parallel import limit_torch_threads
 from ._progress import progress_callbacks
 from ._sequences import BucketBatchIterator, SequenceDataset
+from ._validation import resolve_device
 from ._vectorizer import UNK_ID
 from .nn import SequenceClassifierModule
 
@@ -277,24 +278,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ input handling
-    def _resolve_device(self) -> str:
-        device = str(self.device)
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"{type(self).__name__} was given device={self.device!r} but no CUDA device "
-                "is available; use device='cpu' or device='auto'."
-            )
-        try:
-            torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"{type(self).__name__} got device={self.device!r}; expected 'cpu', 'cuda', "
-                "'cuda:N' or 'auto'."
-            ) from exc
-        return device
-
     def _validate_X(self, X, *, reset: bool):
         """Return (sequences, input_type, fitted_meta) for raw X; checks against fit."""
         name = type(self).__name__
@@ -499,7 +482,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self : BiLSTMAttentionClassifier
         """
         name = type(self).__name__
-        device = self._resolve_device()
+        device = resolve_device(self.device, who=name)
         continuing = self.warm_start and hasattr(self, "net_")
         seqs, input_type, meta = self._validate_X(X, reset=not continuing)
         classes, y_enc, weights = self._prepare_targets(y, len(seqs), sample_weight)

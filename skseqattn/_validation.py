@@ -268,3 +268,27 @@ def check_string_collection(raw, *, estimator_name):
         )
     _check_elements(items, estimator_name)
     return items
+
+
+def resolve_device(device, *, who: str) -> str:
+    """Turn a ``device`` setting ('cpu', 'cuda', 'cuda:N' or 'auto') into a torch device name.
+
+    ``who`` names the caller in error messages. 'auto' picks CUDA when it is available; a
+    CUDA device on a machine without one is a ValueError that says what to use instead.
+    """
+    import torch
+
+    device = str(device)
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"{who} was given device={device!r} but no CUDA device is available; use "
+            "device='cpu' or device='auto'."
+        )
+    try:
+        return str(torch.device(device))
+    except RuntimeError as exc:
+        raise ValueError(
+            f"{who} got device={device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'."
+        ) from exc

@@ -38,6 +38,8 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from ._validation import resolve_device
+
 __all__ = ["FORMAT_VERSION", "FormatError", "load", "save"]
 
 FORMAT_NAME = "skseqattn"
@@ -728,23 +730,6 @@ def _check_vectorizer(est, where):
         )
 
 
-def _resolve_device(device):
-    device = str(device)
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"skseqattn.load got device={device!r} but no CUDA device is available; use "
-            "device='cpu' or device='auto'."
-        )
-    try:
-        return str(torch.device(device))
-    except RuntimeError as exc:
-        raise ValueError(
-            f"skseqattn.load got device={device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'."
-        ) from exc
-
-
 def _callables_by_name(callables):
     if callables is None:
         return {}
@@ -909,7 +894,7 @@ def load(path, *, device="cpu", callables=None):
     True
     """
     safetensors = _import_safetensors()
-    resolved = _resolve_device(device)
+    resolved = resolve_device(device, who="skseqattn.load")
     reader_callables = _callables_by_name(callables)
     manifest, blobs = _read_archive(path)
     reader = _Reader(blobs, safetensors, reader_callables, resolved)
