@@ -1,6 +1,6 @@
 """Smoke test of benchmarks/bench_surnames.py on a tiny synthetic surname folder.
 
-The folder is written into tmp_path (the real data in ../shared is never needed). The helper
+The folder is written into tmp_path: the real surname data is never needed. The helper
 tests check the pieces the benchmark's fairness rests on: the loader's cleaning, the masked
 attention, the bucketing and the order of predictions.
 """

@@ -19,18 +19,6 @@ MOTIFS = ("GATT", "CCGA", "TTAG")
 LABELS = np.array(["<b>zero</b>", "one & two", '"three\'s"'])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy CPU the threads wait on each
-    other; one thread keeps these tests fast wherever they run."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tiny_classifier(**params):
     defaults = dict(embedding_dim=8, hidden_size=8, max_epochs=2, batch_size=32, random_state=0)
     defaults.update(params)

@@ -27,15 +27,6 @@ POOLINGS = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread, and stay fast on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _place(rows, width, side, rng):
     """Id matrix of ``width`` holding ``rows`` pre-, post- or mid-padded (0 elsewhere)."""
     X = np.zeros((len(rows), width), dtype=np.int64)

@@ -28,15 +28,6 @@ from skseqattn.persistence import FORMAT_VERSION, FormatError, _Reader, _Writer,
 TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread, and stay fast on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(**params):
     return BiLSTMAttentionClassifier(**{**TINY, **params})
 

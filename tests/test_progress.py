@@ -18,18 +18,6 @@ from skseqattn._progress import BatchProgress, PlainPrintLog, progress_callbacks
 ESC = "\x1b["
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy CPU the threads wait on each
-    other; one thread keeps these tests fast wherever they run."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class _TTY(io.StringIO):
     def isatty(self):
         return True
