@@ -22,8 +22,9 @@ Contenders, trained and evaluated on the same split:
     defaults (only ``random_state`` and ``device`` are set). Skipped with a message when
     skseqattn does not import.
 ``skseqattn-explicit``
-    The same pipeline with the reference architecture set explicitly and no validation split or
-    early stopping, so it trains exactly ``--epochs`` epochs like the two below.
+    The same pipeline with the reference architecture set explicitly (so without the default
+    hashed n-gram term and logit adjustment) and no validation split or early stopping, so it
+    trains exactly ``--epochs`` epochs like the two below.
 ``handwritten``
     The reference architecture in a careful plain PyTorch loop (``benchmarks/_handwritten.py``):
     ids built once, length-bucketed batches padded per batch, packed BiLSTM, masked attention;
@@ -332,6 +333,8 @@ def explicit_skseqattn_params(cfg: dict, seed: int) -> dict:
         "weight_decay": 0.0,
         "clip_grad_norm": None,
         "class_weight": None,
+        "logit_adjustment": 0.0,
+        "ngram_order": 0,
         "validation_fraction": None,
         "early_stopping": False,
         "device": cfg["device"],

@@ -24,7 +24,20 @@ class SequenceNet(NeuralNet):
     the mean of the per-sample losses times the sample weights, whose mean over the training
     set is 1, so weights scale each sample's share of the gradient without changing the
     learning rate's meaning.
+
+    Parameters
+    ----------
+    logit_offset : array-like of shape (n_classes,), default=None
+        Added to the logits inside the loss only (training and validation), not to the
+        predictions: with ``tau * log(class prior)`` this is the logit-adjusted loss of
+        Menon et al. (2021), which moves decisions towards rare classes.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
     """
+
+    def __init__(self, *args, logit_offset=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.logit_offset = logit_offset
 
     # The `module` parameter is the very instance that became `module_`. skorch pickles
     # `module_` inside a blob that maps CUDA tensors to the CPU where no GPU is present; the
@@ -32,6 +45,7 @@ class SequenceNet(NeuralNet):
     # without CUDA. Store a marker instead and point it back at `module_` on loading.
     def __getstate__(self):
         state = super().__getstate__()
+        state.pop("_offset_tensor", None)  # a cache, maybe on CUDA: rebuilt when needed
         if "module_" in self.__dict__ and state.get("module") is self.__dict__["module_"]:
             state["module"] = _SAME_AS_MODULE_
         return state
@@ -58,11 +72,21 @@ class SequenceNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(y_pred.device, non_blocking=True)
+        if self.logit_offset is not None:
+            y_pred = y_pred + self._offset_on(y_pred)
         losses = self.criterion_(y_pred, y_true)  # (batch,)
         weights = X.get("sample_weight") if isinstance(X, dict) else None
         if weights is not None:
             losses = losses * weights.to(losses.device, non_blocking=True)
         return losses.mean()
+
+
+    def _offset_on(self, y_pred):
+        cached = self.__dict__.get("_offset_tensor")
+        if cached is None or cached.device != y_pred.device or cached.dtype != y_pred.dtype:
+            cached = torch.as_tensor(self.logit_offset, dtype=y_pred.dtype, device=y_pred.device)
+            self.__dict__["_offset_tensor"] = cached
+        return cached
 
 
 class BatchAccuracy(Callback):

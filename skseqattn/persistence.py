@@ -651,7 +651,14 @@ class _Reader:
         placeholder = None
         if est.early_stopping and est.validation_fraction is not None:
             placeholder = SequenceDataset(RaggedSequences.from_list([]))
-        net = est._build_net(module, self.device, placeholder, np.random.RandomState(0))
+        offset = getattr(est, "logit_offset_", None)
+        if offset is not None and not (
+            isinstance(offset, np.ndarray) and offset.dtype.kind == "f" and offset.shape == (n_classes,)
+        ):
+            raise FormatError(
+                f"{where}: logit_offset_ must be None or a float array of shape ({n_classes},)."
+            )
+        net = est._build_net(module, self.device, placeholder, np.random.RandomState(0), offset)
         net.initialize()
         net.module_.load_state_dict(state, strict=True)  # initialize() keeps it; be sure
         net.history_ = History(history)

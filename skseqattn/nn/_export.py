@@ -131,10 +131,12 @@ class ExportableSequenceModule(nn.Module):
         self.cells = nn.ModuleList(cells)
         self.pool = copy.deepcopy(module.pool)
         self.head = copy.deepcopy(module.head)
+        self.ngrams = copy.deepcopy(module.ngrams)
         self.eval()
 
     def _inputs(self, X: torch.Tensor):
-        """Left-aligned step inputs (batch, time, input_size), their mask, lengths and steps."""
+        """Left-aligned step inputs (batch, time, input_size), their mask, lengths, steps
+        and, for token input, the left-aligned ids (None for real-valued input)."""
         batch = X.shape[0]
         if self.tokens:
             # One extra padding column: width >= 1 always (the module's own rule for width 0).
@@ -160,11 +162,12 @@ class ExportableSequenceModule(nn.Module):
             aligned = torch.zeros_like(ids).scatter(1, target, ids * mask_i)
             inputs = self.embedding(aligned)  # (batch, time, embedding_dim)
         else:
+            aligned = None
             index = target.unsqueeze(2).expand(-1, -1, values.shape[2])
             inputs = torch.zeros_like(values).scatter(1, index, values)
         steps = torch.arange(X.shape[1], device=X.device).unsqueeze(0)  # (1, time)
         valid = steps < lengths.unsqueeze(1)  # (batch, time), left-aligned mask
-        return inputs, valid, lengths, steps
+        return inputs, valid, lengths, steps, aligned
 
     def encode(self, X: torch.Tensor):
         """Left-aligned outputs (batch, time, dirs * hidden), their mask and the final state.
@@ -172,7 +175,10 @@ class ExportableSequenceModule(nn.Module):
         The same triple as :meth:`SequenceClassifierModule.encode`, with one more padding
         column.
         """
-        inputs, valid, lengths, steps = self._inputs(X)
+        return self._encode(*self._inputs(X))[:3]
+
+    def _encode(self, inputs, valid, lengths, steps, aligned):
+        """:meth:`encode` from :meth:`_inputs`; also passes on the aligned ids and lengths."""
         # Column t of the reversed prefix reads step length - 1 - t (t < length); padding
         # columns read themselves. The map is its own inverse.
         reverse = torch.where(valid, lengths.unsqueeze(1) - 1 - steps, steps)  # (batch, time)
@@ -197,11 +203,13 @@ class ExportableSequenceModule(nn.Module):
         nonempty = (lengths > 0).unsqueeze(1)
         final = final.masked_fill(~nonempty, 0.0)
         outputs = inputs.masked_fill(~valid.unsqueeze(2), 0.0)
-        return outputs, valid, final
+        return outputs, valid, final, aligned, lengths
 
     def forward(self, X: torch.Tensor):
         """``(logits, probabilities)``, each of shape (batch, n_classes)."""
-        outputs, valid, final = self.encode(X)
+        outputs, valid, final, aligned, lengths = self._encode(*self._inputs(X))
         pooled, _ = self.pool(outputs, valid, final)
         logits = self.head(pooled)
+        if self.ngrams is not None:
+            logits = logits + self.ngrams(aligned, lengths)
         return logits, torch.softmax(logits, dim=1)

@@ -24,6 +24,7 @@ from ._attention import (
     MaxPooling,
     MeanPooling,
 )
+from ._ngrams import HashedNgramLinear
 
 __all__ = ["SequenceClassifierModule", "CELLS", "POOLINGS", "ATTENTIONS"]
 
@@ -65,6 +66,12 @@ class SequenceClassifierModule(nn.Module):
         Initial embedding (e.g. pretrained vectors aligned with the vocabulary).
     freeze_embeddings : bool, default=False
         Keep the embedding fixed during training.
+    ngram_order : int, default=0
+        For token input: add to the logits a linear model over the sequence's hashed
+        n-grams of orders 1 to ``ngram_order`` (see :class:`HashedNgramLinear`). 0 leaves
+        it out; ignored for real-valued input.
+    ngram_buckets : int, default=65536
+        Rows of the hashed n-gram table.
 
     Notes
     -----
@@ -90,6 +97,8 @@ class SequenceClassifierModule(nn.Module):
         dropout: float = 0.0,
         embedding_weights=None,
         freeze_embeddings: bool = False,
+        ngram_order: int = 0,
+        ngram_buckets: int = 65536,
     ):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
@@ -145,6 +154,9 @@ class SequenceClassifierModule(nn.Module):
             )
         self.output_dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.pool.output_dim, n_classes)
+        self.ngrams = None
+        if self.tokens and ngram_order:
+            self.ngrams = HashedNgramLinear(n_classes, max_order=ngram_order, buckets=ngram_buckets)
         self._init_forget_gate(cell)
 
     def _init_forget_gate(self, cell):
@@ -199,7 +211,10 @@ class SequenceClassifierModule(nn.Module):
         """Class logits of shape (batch, n_classes)."""
         outputs, mask, final = self.encode(X, lengths)
         pooled, _ = self.pool(outputs, mask, final)
-        return self.head(self.output_dropout(pooled))
+        logits = self.head(self.output_dropout(pooled))
+        if self.ngrams is not None:
+            logits = logits + self.ngrams(X, lengths)
+        return logits
 
     def attention_weights(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Attention weights of shape (batch, time, heads); only for attention pooling."""
