@@ -80,7 +80,6 @@ class SequenceNet(NeuralNet):
             losses = losses * weights.to(losses.device, non_blocking=True)
         return losses.mean()
 
-
     def _offset_on(self, y_pred):
         cached = self.__dict__.get("_offset_tensor")
         if cached is None or cached.device != y_pred.device or cached.dtype != y_pred.dtype:

@@ -652,8 +652,9 @@ class _Reader:
         if est.early_stopping and est.validation_fraction is not None:
             placeholder = SequenceDataset(RaggedSequences.from_list([]))
         offset = getattr(est, "logit_offset_", None)
+        is_array = isinstance(offset, np.ndarray)
         if offset is not None and not (
-            isinstance(offset, np.ndarray) and offset.dtype.kind == "f" and offset.shape == (n_classes,)
+            is_array and offset.dtype.kind == "f" and offset.shape == (n_classes,)
         ):
             raise FormatError(
                 f"{where}: logit_offset_ must be None or a float array of shape ({n_classes},)."

@@ -14,6 +14,7 @@ from ._attention import (
 )
 from ._export import ExportableSequenceModule
 from ._module import ATTENTIONS, CELLS, POOLINGS, SequenceClassifierModule
+from ._ngrams import HashedNgramLinear
 
 __all__ = [
     "ATTENTIONS",
@@ -23,6 +24,7 @@ __all__ = [
     "DotAttention",
     "ExportableSequenceModule",
     "GeneralAttention",
+    "HashedNgramLinear",
     "LastStatePooling",
     "MaxPooling",
     "MeanPooling",
