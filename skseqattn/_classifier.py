@@ -88,7 +88,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         markers (the features of a character n-gram TF-IDF model; see
         :class:`~skseqattn.nn.HashedNgramLinear`). It learns distinctive prefixes and
         suffixes in an epoch or two, while the recurrent part learns the rest; on the
-        surname benchmark it adds about 0.015 accuracy and 0.04 macro-F1. 0 leaves it out
+        surname validation data it adds about 0.02 accuracy and 0.06 macro-F1. 0 leaves it out
         (the pure recurrent model); ignored for real-valued input. The attention weights
         describe the recurrent part only.
     ngram_buckets : int, default=65536
@@ -113,7 +113,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         Clip the gradient norm to this value; None disables clipping.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes in the loss, as in scikit-learn's linear models.
-    logit_adjustment : float, default=0.25
+    logit_adjustment : float, default=0.15
         Strength ``tau`` of the logit-adjusted loss (Menon et al., 2021): training adds
         ``tau * log(prior)`` to the logits inside the loss, where ``prior`` holds the
         classes' frequencies in the training data (counted with ``sample_weight``), so that
@@ -269,7 +269,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         lr_schedule="plateau",
         clip_grad_norm=5.0,
         class_weight=None,
-        logit_adjustment=0.25,
+        logit_adjustment=0.15,
         validation_fraction=0.1,
         early_stopping=True,
         patience=4,
