@@ -89,6 +89,11 @@ def explain(estimator, X, *, vectorizer=None, tokens=None):
     With several attention heads, :attr:`Explanation.weights` is the mean over the heads
     (which still sums to 1) and :attr:`Explanation.head_weights` holds each head's.
 
+    Attention shows what the recurrent part looked at. With ``ngram_order > 0`` (the
+    default for token input) the logits also hold the scores of the sequence's hashed
+    n-grams, which attention does not show; fit with ``ngram_order=0`` for a model whose
+    decision goes through attention alone.
+
     Examples
     --------
     >>> from sklearn.pipeline import make_pipeline
