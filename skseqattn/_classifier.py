@@ -22,11 +22,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, GradientNormClipping
+from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from ._check_sequences import check_sequences, is_ragged_list, resolve_input_type
-from ._net import BatchAccuracy, PlateauLRScheduler, SequenceNet
+from ._net import BatchAccuracy, DenseGradientNormClipping, PlateauLRScheduler, SequenceNet
 from ._parallel import limit_torch_threads
 from ._progress import progress_callbacks
 from ._sequences import BucketBatchIterator, SequenceDataset
@@ -92,8 +92,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         (the pure recurrent model); ignored for real-valued input. The attention weights
         describe the recurrent part only.
     ngram_buckets : int, default=65536
-        Rows of the hashed n-gram table (each holds one score per class). Fewer rows train
-        faster but let more n-grams share a row.
+        Rows of the hashed n-gram table (each holds one score per class). Fewer rows
+        make more n-grams share a row. With Adam or AdamW the table is trained with
+        :class:`torch.optim.SparseAdam`, which updates only the rows a batch touched (and
+        applies no weight decay); other optimizers update it densely.
     input_type : {'auto', 'tokens', 'features'}, default='auto'
         What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
         real-valued sequences; say so explicitly when the dtype is ambiguous (ids stored
@@ -442,6 +444,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             freeze_embeddings=self.freeze_embeddings,
             ngram_order=self.ngram_order,
             ngram_buckets=self.ngram_buckets,
+            # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
+            ngram_sparse=self.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
         )
 
     def _logit_offset(self, y_train, w_train, n_classes):
@@ -460,7 +464,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         callbacks = [("accuracy", BatchAccuracy())]
         if self.clip_grad_norm is not None:
             callbacks.append(
-                ("clip", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+                ("clip", DenseGradientNormClipping(gradient_clip_value=self.clip_grad_norm))
             )
         if valid_ds is not None and self.lr_schedule == "plateau":
             callbacks.append(
@@ -598,9 +602,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net.iterator_train__random_state = rng
                 net.batch_size = self.batch_size
                 net.verbose = self.verbose
-                net.lr = self.lr
-                for group in net.optimizer_.param_groups:
-                    group["lr"] = self.lr
+                net.set_lr(self.lr)
                 net.partial_fit(train_ds, None)
             else:
                 module = self._build_module(

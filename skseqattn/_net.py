@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 
-__all__ = ["SequenceNet", "BatchAccuracy", "PlateauLRScheduler"]
+__all__ = ["SequenceNet", "BatchAccuracy", "DenseGradientNormClipping", "PlateauLRScheduler"]
 
 _SAME_AS_MODULE_ = "<the module_ attribute>"
 
@@ -55,6 +55,35 @@ class SequenceNet(NeuralNet):
         super().__setstate__(state)
         if same:
             self.module = self.module_
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """The configured optimizer for the dense parameters; SparseAdam for sparse ones.
+
+        Parameters of embeddings created with ``sparse=True`` (the n-gram table) get sparse
+        gradients, which Adam rejects; :class:`torch.optim.SparseAdam` updates just the rows
+        a batch touched. It is registered with skorch as ``sparse_optimizer_``, so it takes
+        part in every step, is saved with the net and moves with it between devices.
+        """
+        sparse_ids = {
+            id(m.weight)
+            for m in self.module_.modules()
+            if isinstance(m, torch.nn.Embedding) and m.sparse
+        }
+        named = list(self.get_all_learnable_params())
+        dense = [(name, p) for name, p in named if id(p) not in sparse_ids]
+        sparse = [p for _, p in named if id(p) in sparse_ids]
+        args, kwargs = self.get_params_for_optimizer("optimizer", dense)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        if sparse:
+            self.sparse_optimizer_ = torch.optim.SparseAdam(sparse, lr=self.lr)
+        return self
+
+    def set_lr(self, lr):
+        """Set the learning rate of every optimizer (the sparse one too)."""
+        self.lr = lr
+        for name in self._optimizers:
+            for group in getattr(self, name + "_").param_groups:
+                group["lr"] = lr
 
     def get_default_callbacks(self):
         # skorch's PrintLog colours its table with ANSI codes wherever it prints; ours does
@@ -111,6 +140,19 @@ class BatchAccuracy(Callback):
                 net.history.record(name, correct / total)
 
 
+class DenseGradientNormClipping(GradientNormClipping):
+    """Clip the norm of the dense gradients; sparse ones (the n-gram table) are left as is.
+
+    ``torch.nn.utils.clip_grad_norm_`` cannot take sparse gradients. The table's gradient
+    is a sum of per-class scores, bounded by the loss itself, and SparseAdam normalises
+    its steps anyway.
+    """
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        dense = [(n, p) for n, p in named_parameters if p.grad is None or not p.grad.is_sparse]
+        super().on_grad_computed(net, dense, **kwargs)
+
+
 class PlateauLRScheduler(LRScheduler):
     """Halve the learning rate when the validation loss did not improve for an epoch.
 
@@ -128,6 +170,15 @@ class PlateauLRScheduler(LRScheduler):
             patience=patience,
             **kwargs,
         )
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        # The torch scheduler holds the main optimizer; the sparse one follows its rate.
+        sparse = getattr(net, "sparse_optimizer_", None)
+        if sparse is not None:
+            lr = net.optimizer_.param_groups[0]["lr"]
+            for group in sparse.param_groups:
+                group["lr"] = lr
 
     def __getstate__(self):
         state = self.__dict__.copy()

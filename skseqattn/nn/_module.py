@@ -72,6 +72,8 @@ class SequenceClassifierModule(nn.Module):
         it out; ignored for real-valued input.
     ngram_buckets : int, default=65536
         Rows of the hashed n-gram table.
+    ngram_sparse : bool, default=False
+        Sparse gradients for the n-gram table, for :class:`torch.optim.SparseAdam`.
 
     Notes
     -----
@@ -99,6 +101,7 @@ class SequenceClassifierModule(nn.Module):
         freeze_embeddings: bool = False,
         ngram_order: int = 0,
         ngram_buckets: int = 65536,
+        ngram_sparse: bool = False,
     ):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
@@ -156,7 +159,9 @@ class SequenceClassifierModule(nn.Module):
         self.head = nn.Linear(self.pool.output_dim, n_classes)
         self.ngrams = None
         if self.tokens and ngram_order:
-            self.ngrams = HashedNgramLinear(n_classes, max_order=ngram_order, buckets=ngram_buckets)
+            self.ngrams = HashedNgramLinear(
+                n_classes, max_order=ngram_order, buckets=ngram_buckets, sparse=ngram_sparse
+            )
         self._init_forget_gate(cell)
 
     def _init_forget_gate(self, cell):

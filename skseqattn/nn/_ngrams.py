@@ -43,6 +43,11 @@ class HashedNgramLinear(nn.Module):
         rate per step whatever the gradient's scale, so this multiplies the table's
         effective learning rate: a rare n-gram's weight must grow within the few epochs the
         recurrent part needs.
+    sparse : bool, default=False
+        Sparse gradients for the table (see :class:`torch.nn.Embedding`): a batch touches a
+        few thousand of its rows, and an optimizer for sparse gradients
+        (:class:`torch.optim.SparseAdam`) updates only those, where a dense one would
+        update all ``buckets * n_classes`` weights at every step.
 
     Notes
     -----
@@ -51,7 +56,12 @@ class HashedNgramLinear(nn.Module):
     """
 
     def __init__(
-        self, n_classes: int, max_order: int = 4, buckets: int = 65536, gain: float = 10.0
+        self,
+        n_classes: int,
+        max_order: int = 4,
+        buckets: int = 65536,
+        gain: float = 10.0,
+        sparse: bool = False,
     ):
         super().__init__()
         if max_order < 1:
@@ -61,7 +71,7 @@ class HashedNgramLinear(nn.Module):
         self.max_order = max_order
         self.buckets = buckets
         self.gain = gain
-        self.table = nn.Embedding(buckets, n_classes)
+        self.table = nn.Embedding(buckets, n_classes, sparse=sparse)
         nn.init.zeros_(self.table.weight)
 
     def ngram_ids(self, X: torch.Tensor, lengths: torch.Tensor):
