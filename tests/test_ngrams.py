@@ -199,3 +199,33 @@ def test_logit_offset_survives_save_and_load(tmp_path):
     # training on continues with the same loss
     loaded.fit(X, y)
     np.testing.assert_array_equal(loaded.logit_offset_, clf.logit_offset_)
+
+
+def test_adam_trains_the_table_with_sparse_adam_and_others_densely():
+    X, y = _imbalanced(120)
+    clf = BiLSTMAttentionClassifier(max_epochs=3, **TINY).fit(X, y)
+    table = clf.module_.ngrams.table.weight
+    sparse = clf.net_.sparse_optimizer_
+    assert isinstance(sparse, torch.optim.SparseAdam)
+    assert [p for g in sparse.param_groups for p in g["params"]] == [table]
+    dense = [p for g in clf.net_.optimizer_.param_groups for p in g["params"]]
+    assert all(p is not table for p in dense)
+    assert len(dense) == len(list(clf.module_.parameters())) - 1
+    # the plateau schedule moves both rates together
+    assert sparse.param_groups[0]["lr"] == clf.net_.optimizer_.param_groups[0]["lr"]
+    sgd = BiLSTMAttentionClassifier(max_epochs=1, optimizer="sgd", **TINY).fit(X, y)
+    assert not hasattr(sgd.net_, "sparse_optimizer_")
+    assert not sgd.module_.ngrams.table.sparse
+    params = [p for g in sgd.net_.optimizer_.param_groups for p in g["params"]]
+    assert any(p is sgd.module_.ngrams.table.weight for p in params)
+
+
+def test_sparse_table_gradients_pass_clipping_and_warm_start_sets_both_rates():
+    X, y = _imbalanced(120)
+    clf = BiLSTMAttentionClassifier(
+        max_epochs=1, clip_grad_norm=1e-3, warm_start=True, validation_fraction=None, **TINY
+    ).fit(X, y)
+    assert float(clf.module_.ngrams.table.weight.detach().abs().sum()) > 0
+    clf.set_params(lr=1e-4).fit(X, y)
+    assert clf.net_.sparse_optimizer_.param_groups[0]["lr"] == 1e-4
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == 1e-4
