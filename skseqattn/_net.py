@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
+from skorch.utils import TeeGenerator
 
 __all__ = ["SequenceNet", "BatchAccuracy", "DenseGradientNormClipping", "PlateauLRScheduler"]
 
@@ -77,6 +78,28 @@ class SequenceNet(NeuralNet):
         if sparse:
             self.sparse_optimizer_ = torch.optim.SparseAdam(sparse, lr=self.lr)
         return self
+
+    def train_step(self, batch, **fit_params):
+        """One forward and backward pass, then a step of every optimizer.
+
+        skorch hands each optimizer the forward-backward closure, so with the sparse
+        optimizer as a second one every batch would run forward and backward twice. Neither
+        Adam nor SparseAdam needs the closure: run it once and step both.
+        """
+        if len(self._optimizers) == 1:
+            return super().train_step(batch, **fit_params)
+        accumulator = self.get_train_step_accumulator()
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        accumulator.store_step(step)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self._step_optimizer(None)
+        return accumulator.get_step()
 
     def set_lr(self, lr):
         """Set the learning rate of every optimizer (the sparse one too)."""

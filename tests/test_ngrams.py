@@ -229,3 +229,21 @@ def test_sparse_table_gradients_pass_clipping_and_warm_start_sets_both_rates():
     clf.set_params(lr=1e-4).fit(X, y)
     assert clf.net_.sparse_optimizer_.param_groups[0]["lr"] == 1e-4
     assert clf.net_.optimizer_.param_groups[0]["lr"] == 1e-4
+
+
+def test_one_forward_pass_per_training_batch_with_two_optimizers(monkeypatch):
+    X, y = _imbalanced(130)
+    calls = []
+    forward = SequenceClassifierModule.forward
+
+    def counting(self, X, lengths):
+        calls.append(len(X))
+        return forward(self, X, lengths)
+
+    monkeypatch.setattr(SequenceClassifierModule, "forward", counting)
+    clf = BiLSTMAttentionClassifier(
+        max_epochs=2, batch_size=32, validation_fraction=None, **TINY
+    ).fit(X, y)
+    assert clf.net_._optimizers == ["optimizer", "sparse_optimizer"]
+    # 130 rows in batches of 32: 5 batches per epoch, 2 epochs, one forward pass each
+    assert sorted(calls) == [2, 2] + [32] * 8
