@@ -66,13 +66,21 @@ def test_classifier_learns_last_token_of_post_padded_strings(pooling):
     assert accuracy >= 0.97
 
 
-def test_classifier_attention_falls_on_the_motif():
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},  # the defaults, n-gram term included
+        dict(embedding_dim=16, hidden_size=16, max_epochs=15, ngram_order=0),  # recurrent only
+    ],
+    ids=["defaults", "tiny-recurrent"],
+)
+def test_classifier_attention_falls_on_the_motif(params):
     X, y, spans = make_motif_sequences(
         900, min_len=12, max_len=30, return_motif_positions=True, random_state=0
     )
     vec = CharSequenceVectorizer()
     X_ids = vec.fit_transform(X)
-    clf = BiLSTMAttentionClassifier(embedding_dim=16, hidden_size=16, max_epochs=15, random_state=0)
+    clf = BiLSTMAttentionClassifier(random_state=0, **params)
     clf.fit(X_ids[:700], y[:700])
     accuracy = clf.score(X_ids[700:], y[700:])
     weights = clf.attention_weights(X_ids[700:])
