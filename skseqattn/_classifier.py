@@ -26,7 +26,13 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from ._check_sequences import check_sequences, is_ragged_list, resolve_input_type
-from ._net import BatchAccuracy, DenseGradientNormClipping, PlateauLRScheduler, SequenceNet
+from ._net import (
+    BatchAccuracy,
+    DenseGradientNormClipping,
+    PlateauLRScheduler,
+    SequenceNet,
+    autocast_for,
+)
 from ._parallel import limit_torch_threads
 from ._progress import progress_callbacks
 from ._sequences import BucketBatchIterator, SequenceDataset
@@ -142,6 +148,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         stay those of the first fit.
     device : str, default='cpu'
         ``'cpu'``, ``'cuda'`` (or ``'cuda:N'``) or ``'auto'`` (CUDA when available).
+    mixed_precision : bool, default=False
+        Train and predict under :func:`torch.autocast`: float16 with dynamic loss scaling
+        (:class:`torch.amp.GradScaler`) on CUDA, bfloat16 on the CPU. Faster on GPUs with
+        tensor cores; probabilities are returned as float32 (then float64) either way.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. With an
         int, two fits on the CPU give bit-identical predictions.
@@ -242,6 +252,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "device": [str, torch.device],
+        "mixed_precision": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -278,6 +289,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         callbacks=None,
         warm_start=False,
         device="cpu",
+        mixed_precision=False,
         random_state=None,
         verbose=0,
     ):
@@ -310,6 +322,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.device = device
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -512,6 +525,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             verbose=self.verbose,
             logit_offset=logit_offset,
+            mixed_precision=self.mixed_precision,
         )
 
     # ------------------------------------------------------------------ public API
@@ -602,6 +616,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net.iterator_train__random_state = rng
                 net.batch_size = self.batch_size
                 net.verbose = self.verbose
+                net.mixed_precision = self.mixed_precision
                 net.set_lr(self.lr)
                 net.partial_fit(train_ds, None)
             else:
@@ -659,7 +674,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         outputs = []
         try:
-            with torch.inference_mode(), limit_torch_threads():
+            with (
+                torch.inference_mode(),
+                limit_torch_threads(),
+                autocast_for(self.device_, self.mixed_precision),
+            ):
                 fn = getattr(module, method)
                 for Xi, _ in iterator:
                     out = fn(Xi["X"].to(self.device_), Xi["lengths"])

@@ -8,9 +8,12 @@ accuracy from the batches it already computed, so no extra pass over the data is
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
+from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 
 __all__ = ["SequenceNet", "BatchAccuracy", "DenseGradientNormClipping", "PlateauLRScheduler"]
@@ -32,13 +35,17 @@ class SequenceNet(NeuralNet):
         Added to the logits inside the loss only (training and validation), not to the
         predictions: with ``tau * log(class prior)`` this is the logit-adjusted loss of
         Menon et al. (2021), which moves decisions towards rare classes.
+    mixed_precision : bool, default=False
+        Run the module under :func:`torch.autocast`: float16 with a gradient scaler on
+        CUDA, bfloat16 elsewhere. Logits come back as float32 for the loss.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, logit_offset=None, **kwargs):
+    def __init__(self, *args, logit_offset=None, mixed_precision=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.logit_offset = logit_offset
+        self.mixed_precision = mixed_precision
 
     # The `module` parameter is the very instance that became `module_`. skorch pickles
     # `module_` inside a blob that maps CUDA tensors to the CPU where no GPU is present; the
@@ -46,7 +53,9 @@ class SequenceNet(NeuralNet):
     # without CUDA. Store a marker instead and point it back at `module_` on loading.
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_offset_tensor", None)  # a cache, maybe on CUDA: rebuilt when needed
+        # caches that may hold CUDA tensors; rebuilt when needed
+        state.pop("_offset_tensor", None)
+        state.pop("_scaler", None)
         if "module_" in self.__dict__ and state.get("module") is self.__dict__["module_"]:
             state["module"] = _SAME_AS_MODULE_
         return state
@@ -86,19 +95,29 @@ class SequenceNet(NeuralNet):
         optimizer as a second one every batch would run forward and backward twice. Neither
         Adam nor SparseAdam needs the closure: run it once and step both.
         """
-        if len(self._optimizers) == 1:
+        scaler = self._grad_scaler()
+        if len(self._optimizers) == 1 and scaler is None:
             return super().train_step(batch, **fit_params)
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
         accumulator = self.get_train_step_accumulator()
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
         accumulator.store_step(step)
+        if scaler is not None:  # clipping must see the true gradients
+            for optimizer in optimizers:
+                scaler.unscale_(optimizer)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.get_all_learnable_params()),
             batch=batch,
             training=True,
         )
-        self._step_optimizer(None)
+        if scaler is None:
+            self._step_optimizer(None)
+        else:  # skips the step when float16 overflowed, and adapts the scale
+            for optimizer in optimizers:
+                scaler.step(optimizer)
+            scaler.update()
         return accumulator.get_step()
 
     def set_lr(self, lr):
@@ -118,9 +137,37 @@ class SequenceNet(NeuralNet):
             for name, cb in super().get_default_callbacks()
         ]
 
+    def autocast(self):
+        """The autocast context of ``mixed_precision`` (a no-op without it)."""
+        return autocast_for(self.device, self.mixed_precision)
+
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
-        return self.module_(X, x["lengths"])
+        if not self.mixed_precision:
+            return self.module_(X, x["lengths"])
+        with self.autocast():
+            logits = self.module_(X, x["lengths"])
+        return logits.float()
+
+    def _grad_scaler(self):
+        """A GradScaler for float16 training on CUDA, else None (bfloat16 needs none)."""
+        if not self.mixed_precision or torch.device(self.device).type != "cuda":
+            return None
+        scaler = self.__dict__.get("_scaler")
+        if scaler is None:
+            scaler = self.__dict__["_scaler"] = torch.amp.GradScaler("cuda")
+        return scaler
+
+    def train_step_single(self, batch, **fit_params):
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(y_pred.device, non_blocking=True)
@@ -138,6 +185,15 @@ class SequenceNet(NeuralNet):
             cached = torch.as_tensor(self.logit_offset, dtype=y_pred.dtype, device=y_pred.device)
             self.__dict__["_offset_tensor"] = cached
         return cached
+
+
+def autocast_for(device, enabled):
+    """``torch.autocast`` for ``device``: float16 on CUDA, bfloat16 elsewhere; or a no-op."""
+    if not enabled:
+        return contextlib.nullcontext()
+    kind = torch.device(device).type
+    dtype = torch.float16 if kind == "cuda" else torch.bfloat16
+    return torch.autocast(device_type=kind, dtype=dtype)
 
 
 class BatchAccuracy(Callback):

@@ -62,6 +62,15 @@ _DROPPED = {
 }
 # Held by the network and rebuilt from the weights, not stored as attributes.
 _CLASSIFIER_RUNTIME = ("net_", "module_", "history_")
+# Parameters that files from earlier versions lack, with the value those versions behaved as.
+_ADDED_PARAMS = {
+    "BiLSTMAttentionClassifier": {
+        "ngram_order": 0,
+        "ngram_buckets": 65536,
+        "logit_adjustment": 0.0,
+        "mixed_precision": False,
+    }
+}
 
 
 class FormatError(ValueError):
@@ -589,6 +598,10 @@ class _Reader:
                 "come from another version of skseqattn."
             )
         values = {k: self.value(v, f"{where}.{k}") for k, v in params.items()}
+        # Parameters added after a file was written get the value that behaves as the
+        # writer's version did, not today's default.
+        for key, value in _ADDED_PARAMS.get(name, {}).items():
+            values.setdefault(key, value)
         for key, value in values.items():
             if (name, key) in _DROPPED and value is not None:
                 raise FormatError(f"{where}: {name}.{key} must be None in a saved file.")

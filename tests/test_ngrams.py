@@ -247,3 +247,43 @@ def test_one_forward_pass_per_training_batch_with_two_optimizers(monkeypatch):
     assert clf.net_._optimizers == ["optimizer", "sparse_optimizer"]
     # 130 rows in batches of 32: 5 batches per epoch, 2 epochs, one forward pass each
     assert sorted(calls) == [2, 2] + [32] * 8
+
+
+# --------------------------------------------------------------------------- mixed precision
+def test_mixed_precision_on_the_cpu_trains_in_bfloat16_and_predicts_float():
+    X, y = _imbalanced(160)
+    seen = []
+    clf = BiLSTMAttentionClassifier(max_epochs=2, mixed_precision=True, **TINY)
+    clf.fit(X, y)
+    handle = clf.module_.rnn.register_forward_hook(lambda m, i, o: seen.append(o[0].dtype))
+    proba = clf.predict_proba(X)
+    handle.remove()
+    assert seen and all(d == torch.bfloat16 for d in seen)  # the LSTM ran in bfloat16
+    assert proba.dtype == np.float64 and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    full = BiLSTMAttentionClassifier(max_epochs=2, **TINY).fit(X, y)
+    # bfloat16 keeps about 3 significant digits: close to the float32 model, not equal
+    assert np.abs(proba - full.predict_proba(X)).max() < 0.1
+    assert not np.array_equal(proba, full.predict_proba(X))
+    assert clf.net_._grad_scaler() is None  # no loss scaling for bfloat16
+
+
+@pytest.mark.gpu
+def test_mixed_precision_on_cuda_scales_the_loss_and_pickles_without_gpu_state(tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    import pickle
+
+    X, y = _imbalanced(300)
+    clf = BiLSTMAttentionClassifier(max_epochs=3, mixed_precision=True, device="cuda", **TINY).fit(
+        X, y
+    )
+    scaler = clf.net_._grad_scaler()
+    assert isinstance(scaler, torch.amp.GradScaler) and scaler.get_scale() > 0
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    full = BiLSTMAttentionClassifier(max_epochs=3, device="cuda", **TINY).fit(X, y)
+    assert np.mean(clf.predict(X) == full.predict(X)) > 0.9
+    state = pickle.dumps(clf)
+    assert b"GradScaler" not in state
+    np.testing.assert_allclose(pickle.loads(state).predict_proba(X), proba, atol=1e-6)

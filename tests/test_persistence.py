@@ -680,3 +680,24 @@ def test_save_replaces_existing_file_atomically(token_clf, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         save(CharSequenceVectorizer(), path)  # no warning for plain estimators
+
+
+def test_load_file_written_before_the_ngram_and_precision_params(tmp_path):
+    # A file of the previous version has no ngram_order, ngram_buckets, logit_adjustment
+    # or mixed_precision: it loads as the model it was (no n-gram table, plain loss), not
+    # with today's defaults, which would not fit its weights.
+    X = _ids()
+    y = _labels("str", X[:, 0] > 4)
+    clf = tiny(ngram_order=0, logit_adjustment=0.0).fit(X, y)
+    path = save(clf, tmp_path / "new.skseqattn")
+    added = ("ngram_order", "ngram_buckets", "logit_adjustment", "mixed_precision")
+
+    def drop_added(doc):
+        params = doc["estimator"]["__estimator__"]["params"]
+        for key in added:
+            del params[key]
+
+    old = load(_rebuild(path, tmp_path / "old.skseqattn", manifest=drop_added))
+    assert old.ngram_order == 0 and old.logit_adjustment == 0.0 and not old.mixed_precision
+    assert old.module_.ngrams is None
+    np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
