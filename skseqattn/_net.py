@@ -14,7 +14,6 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator
 
 __all__ = ["SequenceNet", "BatchAccuracy", "DenseGradientNormClipping", "PlateauLRScheduler"]
 
@@ -88,37 +87,26 @@ class SequenceNet(NeuralNet):
             self.sparse_optimizer_ = torch.optim.SparseAdam(sparse, lr=self.lr)
         return self
 
-    def train_step(self, batch, **fit_params):
-        """One forward and backward pass, then a step of every optimizer.
+    def _step_optimizer(self, step_fn):
+        """Run the forward-backward closure once, then step every optimizer.
 
-        skorch hands each optimizer the forward-backward closure, so with the sparse
+        skorch's ``train_step`` hands the closure (zero grads, forward, backward, the
+        ``on_grad_computed`` callbacks) to each optimizer's ``step``, so with the sparse
         optimizer as a second one every batch would run forward and backward twice. Neither
-        Adam nor SparseAdam needs the closure: run it once and step both.
+        Adam nor SparseAdam needs the closure.
         """
         scaler = self._grad_scaler()
         if len(self._optimizers) == 1 and scaler is None:
-            return super().train_step(batch, **fit_params)
-        optimizers = [getattr(self, name + "_") for name in self._optimizers]
-        accumulator = self.get_train_step_accumulator()
-        self._zero_grad_optimizer()
-        step = self.train_step_single(batch, **fit_params)
-        accumulator.store_step(step)
-        if scaler is not None:  # clipping must see the true gradients
-            for optimizer in optimizers:
-                scaler.unscale_(optimizer)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-            training=True,
-        )
-        if scaler is None:
-            self._step_optimizer(None)
-        else:  # skips the step when float16 overflowed, and adapts the scale
-            for optimizer in optimizers:
+            return super()._step_optimizer(step_fn)
+        step_fn()
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if scaler is None:
+                optimizer.step()
+            else:  # skips the step when float16 overflowed
                 scaler.step(optimizer)
+        if scaler is not None:
             scaler.update()
-        return accumulator.get_step()
 
     def set_lr(self, lr):
         """Set the learning rate of every optimizer (the sparse one too)."""
@@ -167,6 +155,9 @@ class SequenceNet(NeuralNet):
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         scaler.scale(loss).backward()
+        # unscaled before the on_grad_computed callbacks: clipping must see the true values
+        for name in self._optimizers:
+            scaler.unscale_(getattr(self, name + "_"))
         return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
