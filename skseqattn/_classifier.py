@@ -151,7 +151,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     mixed_precision : bool, default=False
         Train and predict under :func:`torch.autocast`: float16 with dynamic loss scaling
         (:class:`torch.amp.GradScaler`) on CUDA, bfloat16 on the CPU. Faster on GPUs with
-        tensor cores; probabilities are returned as float32 (then float64) either way.
+        tensor cores; probabilities are returned as float32 (then float64) either way. On
+        a CPU without bfloat16 kernels for the recurrent layers (AVX2-only processors, for
+        one; found by a one-time probe) fit and predict run in float32 instead, with one
+        warning.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. With an
         int, two fits on the CPU give bit-identical predictions.
