@@ -1,9 +1,10 @@
 """BiLSTMAttentionClassifier: the scikit-learn face of the sequence classifier.
 
-The estimator validates input, encodes labels and weights, splits off validation data, and
-builds a fresh skorch :class:`~skseqattn._net.SequenceNet` around a
-:class:`~skseqattn.nn.SequenceClassifierModule` inside ``fit``. It never looks inside a
-tensor: the module receives left-aligned batches and their lengths, and returns logits.
+The estimator validates parameters, input and labels, encodes labels and weights, splits
+off validation data and keeps the fitted state. It holds no tensor code: the input kind
+(:mod:`skseqattn._inputs`) turns ``X`` into encoded ragged sequences, and the skorch net
+(:mod:`skseqattn._net`) trains on them and predicts from them. Importing this module does
+not import torch; ``fit`` does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import LabelEncoder
@@ -22,28 +22,36 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
-from skorch.helper import predefined_split
 
-from ._check_sequences import check_sequences, is_ragged_list, resolve_input_type
-from ._net import (
-    BatchAccuracy,
-    DenseGradientNormClipping,
-    PlateauLRScheduler,
-    SequenceNet,
-    autocast_for,
-)
-from ._parallel import limit_torch_threads
-from ._progress import progress_callbacks
-from ._sequences import BucketBatchIterator, SequenceDataset
+from ._inputs import FeatureInput, input_kind_for, is_ragged_list, kind_named
 from ._validation import resolve_device
-from ._vectorizer import UNK_ID
-from .nn import SequenceClassifierModule
 
 __all__ = ["BiLSTMAttentionClassifier"]
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-_PREDICT_BATCH = 512
+_OPTIMIZER_NAMES = {"adam", "adamw", "sgd"}
+
+MIN_VALIDATION_ROWS = 50
+"""Fewest validation rows for which ``fit`` holds out data (see ``validation_fraction``)."""
+
+MIN_VALIDATION_PER_CLASS = 2
+"""Fewest validation rows per class for which ``fit`` holds out data."""
+
+
+class _LazyTypeMeta(type):
+    def __instancecheck__(cls, obj):
+        kind = type(obj)
+        return kind.__module__ == cls.__module__ and kind.__qualname__ == cls.__qualname__
+
+
+class _TorchDevice(metaclass=_LazyTypeMeta):
+    """Stands for ``torch.device`` in the parameter constraints, without importing torch."""
+
+
+_TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
+
+
+_TABLE_ATTRS = ("n_features_in_", "feature_names_in_")
+_NEEDS_VALIDATION = ("early_stopping", "lr_schedule")
 
 
 class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
@@ -100,7 +108,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     ngram_buckets : int, default=65536
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
         make more n-grams share a row. With Adam or AdamW the table is trained with
-        :class:`torch.optim.SparseAdam`, which updates only the rows a batch touched (and
+        PyTorch's ``SparseAdam``, which updates only the rows a batch touched (and
         applies no weight decay); other optimizers update it densely.
     input_type : {'auto', 'tokens', 'features'}, default='auto'
         What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
@@ -133,7 +141,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         alone how the classes are weighed.
     validation_fraction : float or None, default=0.1
         Fraction of the training data held out (stratified) to record validation loss and
-        accuracy, and for early stopping. None uses all data for training.
+        accuracy, and for early stopping. None uses all data for training. A class with a
+        single row keeps it for training. When the held-out part would have fewer than 50
+        rows, or fewer than 2 rows per class, its loss would say nothing and early stopping
+        would stop on noise: ``fit`` then trains on all the data, without early stopping or
+        ``lr_schedule``, warns once, and records why in ``history_[0, 'validation']``.
     early_stopping : bool, default=True
         Stop when the validation loss has not improved for ``patience`` epochs, and
         restore the weights of the best epoch. Needs ``validation_fraction``.
@@ -149,8 +161,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     device : str, default='cpu'
         ``'cpu'``, ``'cuda'`` (or ``'cuda:N'``) or ``'auto'`` (CUDA when available).
     mixed_precision : bool, default=False
-        Train and predict under :func:`torch.autocast`: float16 with dynamic loss scaling
-        (:class:`torch.amp.GradScaler`) on CUDA, bfloat16 on the CPU. Faster on GPUs with
+        Train and predict under PyTorch's autocast: float16 with dynamic loss scaling
+        (a ``GradScaler``) on CUDA, bfloat16 on the CPU. Faster on GPUs with
         tensor cores; probabilities are returned as float32 (then float64) either way. On
         a CPU without bfloat16 kernels for the recurrent layers (AVX2-only processors, for
         one; found by a one-time probe) fit and predict run in float32 instead, with one
@@ -243,7 +255,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "optimizer": [StrOptions(_OPTIMIZER_NAMES), type],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"plateau"}), None],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -254,7 +266,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
-        "device": [str, torch.device],
+        "device": [str, _TorchDevice],
         "mixed_precision": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -331,18 +343,25 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input handling
     def _validate_X(self, X, *, reset: bool):
-        """Return (sequences, input_type, fitted_meta) for raw X; checks against fit."""
+        """Return (sequences, kind, table_meta) for raw X; checked against fit unless reset.
+
+        ``kind`` is the input kind: on reset a fresh, unfitted one chosen from ``X`` and
+        ``input_type``, else the fitted one. ``table_meta`` holds ``n_features_in_`` (and
+        ``feature_names_in_``) of a table of univariate series, recorded on reset.
+        """
         name = type(self).__name__
-        input_type = resolve_input_type(X, self.input_type, name)
-        if not reset and input_type != self.input_type_:
+        kind_class = input_kind_for(X, self.input_type)
+        if not reset and kind_class is not type(self._input):
+            fitted = self._input.name
             raise ValueError(
-                f"{name} was fitted on {self.input_type_} but got {input_type} input; pass "
-                f"the same kind of data as in fit (or set input_type='{self.input_type_}')."
+                f"{name} was fitted on {fitted} but got {kind_class.name} input; pass "
+                f"the same kind of data as in fit (or set input_type='{fitted}')."
             )
+        kind = kind_class() if reset else self._input
         meta = {}
         # A 2-D float table of univariate sequences is a table like any other in sklearn:
         # its columns are checked against fit. Other forms are checked below.
-        is_table = input_type == "features" and not is_ragged_list(X) and _ndim(X) == 2
+        is_table = kind_class is FeatureInput and not is_ragged_list(X) and _ndim(X) == 2
         if is_table:
             # On reset, validate_data records n_features_in_ and feature_names_in_ on the
             # object it is given: give it a blank probe so that a fit that fails later leaves
@@ -358,19 +377,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             )
             if reset:
                 meta.update(vars(probe))
-        seqs = check_sequences(X, input_type=input_type, name=name)
-        if input_type == "features":
-            n_step_features = seqs.values.shape[1]
-            if not is_table:
-                meta["n_features_in_"] = n_step_features
-            if not reset:
-                expected = self.feature_mean_.shape[0]
-                if n_step_features != expected:
-                    raise ValueError(
-                        f"X has {n_step_features} features per step, but {name} is "
-                        f"expecting {expected} features per step as input."
-                    )
-        return seqs, input_type, meta
+        seqs = kind.check(X, name)
+        if reset and kind_class is FeatureInput and not is_table:
+            meta["n_features_in_"] = seqs.values.shape[1]
+        if not reset:
+            kind.check_fitted(seqs, name)
+        return seqs, kind, meta
 
     def _prepare_targets(self, y, n_samples, sample_weight):
         name = type(self).__name__
@@ -419,49 +431,44 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return encoder.classes_, y_enc, weights
 
     def _split(self, y_enc, rng):
-        """Indices of training and validation rows (validation may be empty)."""
+        """Training and validation rows, and why validation was left out (or None).
+
+        Validation is left out when ``validation_fraction`` is None, and when the split
+        would be too small to say anything: fewer than :data:`MIN_VALIDATION_ROWS` rows or
+        fewer than :data:`MIN_VALIDATION_PER_CLASS` rows per class. The split is
+        stratified, and a class with a single row keeps it for training.
+        """
         n = len(y_enc)
         all_idx = np.arange(n)
         if self.validation_fraction is None:
-            return all_idx, all_idx[:0]
+            return all_idx, all_idx[:0], None
         n_valid = int(np.ceil(self.validation_fraction * n))
-        if n_valid < 1 or n - n_valid < 2:
-            return all_idx, all_idx[:0]
         counts = np.bincount(y_enc)
-        if counts.min() >= 2 and n_valid >= len(counts):
-            from sklearn.model_selection import StratifiedShuffleSplit
+        n_classes = int(np.count_nonzero(counts))
+        need = max(MIN_VALIDATION_ROWS, MIN_VALIDATION_PER_CLASS * n_classes)
+        if n_valid < need or n - n_valid < n_classes:
+            return all_idx, all_idx[:0], _too_small(n, n_valid, n_classes, need)
+        from sklearn.model_selection import StratifiedShuffleSplit
 
-            splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=rng)
-            train, valid = next(splitter.split(np.zeros(n), y_enc))
-        else:
-            perm = rng.permutation(n)
-            valid, train = perm[:n_valid], perm[n_valid:]
-        return np.sort(train), np.sort(valid)
+        # A class with one row cannot be both learned and validated: it stays in training.
+        single = counts[y_enc] == 1
+        pool = np.flatnonzero(~single)
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=rng)
+        try:
+            train, valid = next(splitter.split(np.zeros(len(pool)), y_enc[pool]))
+        except ValueError:  # too few rows outside the single-row classes
+            return all_idx, all_idx[:0], _too_small(n, n_valid, n_classes, need)
+        train = np.concatenate([pool[train], np.flatnonzero(single)])
+        return np.sort(train), np.sort(pool[valid]), None
 
     # ------------------------------------------------------------------ building the net
-    def _build_module(self, n_classes, n_ids, n_features):
-        weights = None
-        if self.embedding_weights is not None:
-            weights = np.asarray(self.embedding_weights, dtype=np.float32)
-        return SequenceClassifierModule(
-            n_classes=n_classes,
-            vocab_size=n_ids,
-            n_features=n_features,
-            embedding_dim=self.embedding_dim,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            bidirectional=self.bidirectional,
-            cell=self.cell,
-            pooling=self.pooling,
-            attention=self.attention,
-            attention_heads=self.attention_heads,
-            dropout=self.dropout,
-            embedding_weights=weights,
-            freeze_embeddings=self.freeze_embeddings,
-            ngram_order=self.ngram_order,
-            ngram_buckets=self.ngram_buckets,
-            # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
-            ngram_sparse=self.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
+    def _new_net(self, kind, n_classes, *, device, valid_ds, rng, logit_offset):
+        """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike."""
+        from ._net import build_module, build_net
+
+        module = build_module(self, kind, n_classes)
+        return build_net(
+            self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
 
     def _logit_offset(self, y_train, w_train, n_classes):
@@ -475,61 +482,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         if np.allclose(offset, offset[0]):  # balanced: a constant shift changes nothing
             return None
         return offset.astype(np.float32)
-
-    def _build_net(self, module, device, valid_ds, rng, logit_offset=None):
-        callbacks = [("accuracy", BatchAccuracy())]
-        if self.clip_grad_norm is not None:
-            callbacks.append(
-                ("clip", DenseGradientNormClipping(gradient_clip_value=self.clip_grad_norm))
-            )
-        if valid_ds is not None and self.lr_schedule == "plateau":
-            callbacks.append(
-                ("lr_schedule", PlateauLRScheduler(monitor="valid_loss", factor=0.5, patience=0))
-            )
-        if valid_ds is not None and self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.patience,
-                        load_best=True,
-                        sink=print if self.verbose else _noop,
-                    ),
-                )
-            )
-        callbacks.extend(progress_callbacks(self.verbose))
-        for i, cb in enumerate(self.callbacks or []):
-            if isinstance(cb, tuple):
-                callbacks.append(cb)
-            else:
-                callbacks.append((f"user_{i}_{type(cb).__name__}", cb))
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = _OPTIMIZERS[optimizer]
-        return SequenceNet(
-            module=module,
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__reduction="none",
-            optimizer=optimizer,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train=BucketBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__random_state=rng,
-            iterator_train__device=device,
-            iterator_valid=BucketBatchIterator,
-            iterator_valid__batch_size=max(self.batch_size, _PREDICT_BATCH),
-            iterator_valid__device=device,
-            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
-            callbacks=callbacks,
-            device=device,
-            verbose=self.verbose,
-            logit_offset=logit_offset,
-            mixed_precision=self.mixed_precision,
-        )
 
     # ------------------------------------------------------------------ public API
     @_fit_context(prefer_skip_nested_validation=True)
@@ -554,7 +506,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         name = type(self).__name__
         device = resolve_device(self.device, who=name)
         continuing = self.warm_start and hasattr(self, "net_")
-        seqs, input_type, meta = self._validate_X(X, reset=not continuing)
+        seqs, kind, meta = self._validate_X(X, reset=not continuing)
         classes, y_enc, weights = self._prepare_targets(y, len(seqs), sample_weight)
 
         if continuing and not np.array_equal(classes, self.classes_):
@@ -562,41 +514,26 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 f"{name} with warm_start=True got classes {list(classes)} but was fitted on "
                 f"{list(self.classes_)}; set warm_start=False to train anew."
             )
-
-        fitted = {}
-        if input_type == "tokens":
-            seen = int(seqs.values.max()) + 1 if seqs.values.size else 2
-            if continuing:
-                n_ids = self.n_ids_
-                seqs.values = np.where(seqs.values >= n_ids, UNK_ID, seqs.values)
-            elif self.embedding_weights is not None:
-                n_ids = np.shape(self.embedding_weights)[0]
-                if seen > n_ids:
-                    raise ValueError(
-                        f"{name} got token id {seen - 1} but embedding_weights has only "
-                        f"{n_ids} rows; give one row per id (0 padding, 1 unknown)."
-                    )
-            else:
-                n_ids = max(seen, 2)
-            fitted["n_ids_"] = n_ids
-        else:
-            if continuing:
-                mean, scale = self.feature_mean_, self.feature_scale_
-            else:
-                values = seqs.values.astype(np.float64)
-                mean = values.mean(axis=0) if len(values) else np.zeros(values.shape[1])
-                scale = values.std(axis=0) if len(values) else np.ones(values.shape[1])
-                scale = np.where(scale > 1e-12, scale, 1.0)
-            seqs.values = ((seqs.values - mean) / scale).astype(np.float32)
-            fitted["feature_mean_"], fitted["feature_scale_"] = mean, scale
-            fitted.update(meta)
+        kind = kind.fitted(
+            seqs,
+            name=name,
+            embedding_weights=self.embedding_weights,
+            previous=self._input if continuing else None,
+        )
+        seqs = kind.encode(seqs)
 
         seed_rng = check_random_state(self.random_state)
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
         rng = np.random.RandomState(seed)
-        train_idx, valid_idx = self._split(y_enc, rng)
+        train_idx, valid_idx, no_valid = self._split(y_enc, rng)
+        if no_valid is not None:
+            warnings.warn(f"{name}: {no_valid}", UserWarning, stacklevel=3)
         uniform = bool(np.all(weights == weights[0]))  # no weights: skip the multiply
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
+
+        from ._batches import SequenceDataset
+        from ._net import seeded, validation_split
+
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
         if len(valid_idx):
@@ -607,43 +544,57 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 w_valid = w_valid / mean if mean > 0 else np.ones_like(w_valid)
             valid_ds = SequenceDataset(seqs.subset(valid_idx), y_enc[valid_idx], w_valid)
 
-        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=fork_devices), limit_torch_threads():
-            torch.manual_seed(seed)
+        first_epoch = len(self.net_.history) if continuing else 0
+        with seeded(seed, device):
             if continuing:
                 net = copy.deepcopy(self.net_)
                 # Plain attributes, not set_params: on an initialized net, set_params would
                 # re-initialise the module we want to continue from.
                 net.max_epochs = self.max_epochs
-                net.train_split = predefined_split(valid_ds) if valid_ds is not None else None
+                net.train_split = validation_split(valid_ds)
                 net.iterator_train__random_state = rng
                 net.batch_size = self.batch_size
                 net.verbose = self.verbose
                 net.mixed_precision = self.mixed_precision
                 net.set_lr(self.lr)
+                if valid_ds is None:  # too little data now: what needs validation rests
+                    idle = [n for n in _NEEDS_VALIDATION if n in dict(net.callbacks_)]
+                    net.set_params(**{f"callbacks__{n}": None for n in idle})
                 net.partial_fit(train_ds, None)
             else:
-                module = self._build_module(
-                    len(classes),
-                    fitted.get("n_ids_"),
-                    None if input_type == "tokens" else seqs.values.shape[1],
-                )
                 offset = self._logit_offset(y_enc[train_idx], w_train, len(classes))
-                net = self._build_net(module, device, valid_ds, rng, offset)
+                net = self._new_net(
+                    kind,
+                    len(classes),
+                    device=device,
+                    valid_ds=valid_ds,
+                    rng=rng,
+                    logit_offset=offset,
+                )
                 net.fit(train_ds, None)
 
+        if no_valid is not None and len(net.history) > first_epoch:
+            net.history[first_epoch]["validation"] = no_valid
         best_epoch = None
         es = dict(net.callbacks_).get("early_stopping")
         if es is not None and getattr(es, "best_model_weights_", None) is not None:
             best_epoch = int(es.best_epoch_)
+        table_meta = self._table_meta() if continuing else meta
+        self._install(net, classes, kind, table_meta, best_epoch=best_epoch, device=device)
+        return self
 
-        # Everything succeeded: replace the fitted state in one go.
+    def _table_meta(self):
+        return {k: getattr(self, k) for k in _TABLE_ATTRS if k in vars(self)}
+
+    def _install(self, net, classes, kind, table_meta, *, best_epoch, device):
+        """Replace the fitted state in one go: the end of ``fit``, and of ``load``."""
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
         self.classes_ = classes
-        self.input_type_ = input_type
-        for key, value in fitted.items():
+        self.input_type_ = kind.name
+        for key, value in {**kind.fitted_attributes(), **table_meta}.items():
             setattr(self, key, value)
+        self._input = kind
         self.net_ = net
         self.module_ = net.module_
         self.history_ = net.history
@@ -651,44 +602,62 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.n_epochs_ = len(net.history)
         self.best_epoch_ = best_epoch
         self.device_ = device
+
+    def _restore(self, *, classes, fitted, state_dict, history, device, check_weights=None):
+        """Rebuild the fitted state from stored parts, exactly as ``fit`` builds it.
+
+        Used by :func:`skseqattn.load`: ``fitted`` holds the other fitted attributes (as
+        ``fit`` sets them), ``state_dict`` the module's weights, ``history`` skorch's
+        epochs. ``check_weights``, when given, is called with the fresh module's own
+        state dict before the weights are loaded, to reject weights that do not fit.
+        """
+        from skorch.history import History
+
+        from ._batches import SequenceDataset
+        from ._sequences import RaggedSequences
+
+        kind = kind_named(fitted.get("input_type_")).from_fitted(fitted)
+        # Mirror the callbacks of the original net (early stopping and the schedule exist
+        # when validation data did), so that warm_start training continues alike. The
+        # placeholder validation set is never read: fit passes its own.
+        placeholder = None
+        if any("valid_loss" in epoch for epoch in history):
+            placeholder = SequenceDataset(RaggedSequences.from_list([]))
+        net = self._new_net(
+            kind,
+            len(classes),
+            device=device,
+            valid_ds=placeholder,
+            rng=np.random.RandomState(0),
+            logit_offset=fitted.get("logit_offset_"),
+        )
+        net.initialize()
+        if check_weights is not None:
+            check_weights(net.module_.state_dict())
+        net.module_.load_state_dict(state_dict, strict=True)
+        net.history_ = History(history)
+        table_meta = {k: fitted[k] for k in _TABLE_ATTRS if k in fitted}
+        self._install(
+            net, classes, kind, table_meta, best_epoch=fitted.get("best_epoch_"), device=device
+        )
+        for key, value in fitted.items():  # any attribute a later version added
+            if not hasattr(self, key):
+                setattr(self, key, value)
         return self
 
-    def _prepared(self, X):
-        """Validated, encoded sequences for prediction."""
-        check_is_fitted(self, "net_")
-        seqs, _, _ = self._validate_X(X, reset=False)
-        if self.input_type_ == "tokens":
-            if seqs.values.size and seqs.values.max() >= self.n_ids_:
-                seqs.values = np.where(seqs.values >= self.n_ids_, UNK_ID, seqs.values)
-        else:
-            seqs.values = ((seqs.values - self.feature_mean_) / self.feature_scale_).astype(
-                np.float32
-            )
-        return seqs
+    def _predict(self, X, *, attention=False):
+        """(sequences, logits, step weights or None) from one pass of the net over ``X``.
 
-    def _run(self, seqs, method):
-        """Apply ``module_.<method>`` to all rows, bucketed by length; rows in input order."""
-        dataset = SequenceDataset(seqs)
-        iterator = BucketBatchIterator(
-            dataset, batch_size=max(self.batch_size, _PREDICT_BATCH), device=self.device_
-        )
-        module = self.module_
-        was_training = module.training
-        module.eval()
-        outputs = []
-        try:
-            with (
-                torch.inference_mode(),
-                limit_torch_threads(),
-                autocast_for(self.device_, self.mixed_precision),
-            ):
-                fn = getattr(module, method)
-                for Xi, _ in iterator:
-                    out = fn(Xi["X"].to(self.device_), Xi["lengths"])
-                    outputs.append(out.float().cpu().numpy())
-        finally:
-            module.train(was_training)
-        return outputs, iterator.order
+        The sequences are the validated input as given, before encoding (ids beyond the
+        embedding still as they were).
+        """
+        check_is_fitted(self, "net_")
+        seqs, kind, _ = self._validate_X(X, reset=False)
+        logits, weights = self.net_.predict_sequences(kind.encode(seqs), attention=attention)
+        return seqs, logits, weights
+
+    def _logits(self, X):
+        return self._predict(X)[1]
 
     def decision_function(self, X):
         """Confidence scores: the class logits.
@@ -703,21 +672,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         logits = self._logits(X)
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
-    def _logits(self, X):
-        seqs = self._prepared(X)
-        outputs, order = self._run(seqs, "forward")
-        logits = np.empty((len(seqs), len(self.classes_)), dtype=np.float64)
-        if outputs:
-            logits[order] = np.concatenate(outputs)
-        return logits
-
     def predict_proba(self, X):
         """Class probabilities of shape (n_samples, n_classes), columns as ``classes_``."""
-        logits = self._logits(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return _softmax(self._logits(X))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -740,34 +697,19 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             to 1 over its real steps and is exactly 0 on padding (all zeros for an empty
             sequence). The last axis is present when ``attention_heads > 1``.
         """
+        seqs, _, step_weights = self._predict_with_attention(X)
+        return _in_layout(seqs, step_weights)
+
+    def _predict_with_attention(self, X):
+        """(sequences, probabilities, per-step weights): one pass, for explanations."""
         check_is_fitted(self, "net_")
         if self.module_.pooling_name != "attention":
             raise ValueError(
                 f"attention_weights needs pooling='attention'; this model was fitted with "
                 f"pooling={self.module_.pooling_name!r}."
             )
-        seqs = self._prepared(X)
-        outputs, order = self._run(seqs, "attention_weights")
-        heads = self.module_.pool.heads
-        flat = np.zeros((len(seqs.values), heads), dtype=np.float64)
-        lengths = seqs.lengths
-        # Each batch is left-aligned: copy each row's first `length` steps back into place.
-        start = 0
-        batch_rows = []
-        for out in outputs:
-            batch_rows.append((start, out))
-            start += len(out)
-        for begin, out in batch_rows:
-            rows = order[begin : begin + len(out)]
-            lens = lengths[rows]
-            r = np.repeat(np.arange(len(rows)), lens)
-            c = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-            dest = np.repeat(seqs.offsets[rows], lens) + c
-            flat[dest] = out[r, c]
-        result = np.zeros((len(seqs), seqs.width, heads), dtype=np.float64)
-        row_of_step = np.repeat(np.arange(len(seqs)), lengths)
-        result[row_of_step, seqs.positions] = flat
-        return result[..., 0] if heads == 1 else result
+        seqs, logits, step_weights = self._predict(X, attention=True)
+        return seqs, _softmax(logits), step_weights
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -794,6 +736,24 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         if "net_" in state:
             self.module_ = self.net_.module_
             self.device_ = str(self.net_.device)
+            if "_input" not in state:  # pickled by a version without input kinds
+                self._input = kind_named(self.input_type_).from_fitted(vars(self))
+
+
+def _softmax(logits):
+    logits = logits - logits.max(axis=1, keepdims=True)
+    proba = np.exp(logits)
+    proba /= proba.sum(axis=1, keepdims=True)
+    return proba
+
+
+def _in_layout(seqs, step_weights):
+    """Per-step weights (total_steps, heads) placed in the caller's columns."""
+    heads = step_weights.shape[1]
+    result = np.zeros((len(seqs), seqs.width, heads), dtype=np.float64)
+    row_of_step = np.repeat(np.arange(len(seqs)), seqs.lengths)
+    result[row_of_step, seqs.positions] = step_weights
+    return result[..., 0] if heads == 1 else result
 
 
 def _ndim(X) -> int:
@@ -803,8 +763,14 @@ def _ndim(X) -> int:
         return -1
 
 
-def _noop(*args, **kwargs):
-    pass
+def _too_small(n, n_valid, n_classes, need):
+    return (
+        f"validation_fraction would hold out {n_valid} of {n} rows for {n_classes} classes, "
+        f"fewer than the {need} a validation loss needs (at least {MIN_VALIDATION_ROWS}, "
+        f"and {MIN_VALIDATION_PER_CLASS} per class); training on all rows without validation "
+        "or early stopping. Pass validation_fraction=None to train without it silently, or a "
+        "larger fraction to keep it."
+    )
 
 
 class _FeatureRecord(BaseEstimator):

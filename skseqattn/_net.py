@@ -1,9 +1,12 @@
-"""The skorch side: a NeuralNet that trains on ragged batches, and its callbacks.
+"""The skorch side: a NeuralNet that trains on ragged batches and predicts, and its callbacks.
 
-:class:`~skseqattn.BiLSTMAttentionClassifier` builds one :class:`SequenceNet` per fit. The
-net receives datasets that are already validated and split; it adds per-sample weights to
-the loss, keeps each batch's lengths on the CPU (packing needs them there) and records
-accuracy from the batches it already computed, so no extra pass over the data is made.
+:class:`~skseqattn.BiLSTMAttentionClassifier` builds one :class:`SequenceNet` per fit with
+:func:`build_net` (and :mod:`skseqattn.persistence` builds a loaded model's net with the
+same function). The net receives sequences that are already validated, encoded and split;
+it adds per-sample weights to the loss, keeps each batch's lengths on the CPU (packing
+needs them there) and records accuracy from the batches it already computed, so no extra
+pass over the data is made. :meth:`SequenceNet.predict_sequences` is the one inference path:
+predict, decision_function, attention_weights and explain all go through it.
 """
 
 from __future__ import annotations
@@ -11,20 +14,35 @@ from __future__ import annotations
 import contextlib
 import warnings
 
+import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
 from skorch.dataset import unpack_data
+from skorch.helper import predefined_split
+
+from ._batches import BucketBatchIterator, SequenceDataset
+from ._parallel import limit_torch_threads
 
 __all__ = [
+    "OPTIMIZERS",
     "BatchAccuracy",
     "DenseGradientNormClipping",
     "MixedPrecisionWarning",
     "PlateauLRScheduler",
     "SequenceNet",
     "autocast_for",
+    "build_module",
+    "build_net",
     "cpu_bfloat16_unsupported",
+    "seeded",
 ]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+"""The optimizers named by the classifier's ``optimizer`` parameter."""
+
+PREDICT_BATCH = 512
+"""Fewest rows per batch when predicting (the training batch size when it is larger)."""
 
 _SAME_AS_MODULE_ = "<the module_ attribute>"
 
@@ -117,6 +135,59 @@ class SequenceNet(NeuralNet):
         if scaler is not None:
             scaler.update()
 
+    def predict_sequences(self, sequences, *, attention=False):
+        """Logits, and optionally attention weights, of every row of ``sequences``.
+
+        The one inference path of the library: rows are cut into batches of one length
+        (no padding, the fused RNN kernel), run in evaluation mode without autograd, under
+        the ``mixed_precision`` autocast and the thread limit of
+        :func:`~skseqattn._parallel.limit_torch_threads`, and put back in input order.
+
+        Parameters
+        ----------
+        sequences : RaggedSequences
+            Validated and encoded sequences.
+        attention : bool, default=False
+            Also return the attention weights, from the same pass.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes), float64
+        step_weights : ndarray of shape (total_steps, heads) or None
+            The weight of each real step, aligned with ``sequences.values``.
+        """
+        dataset = SequenceDataset(sequences)
+        kwargs = self.get_params_for("iterator_valid")
+        kwargs["device"] = self.device  # a net unpickled without CUDA predicts on the CPU
+        kwargs.setdefault("batch_size", self.batch_size)
+        iterator = self.iterator_valid(dataset, **kwargs)
+        order = iterator.order
+        module = self.module_
+        n_classes = module.head.out_features
+        logits = np.zeros((len(sequences), n_classes), dtype=np.float64)
+        step_weights = None
+        if attention:
+            step_weights = np.zeros((len(sequences.values), module.pool.heads), dtype=np.float64)
+        was_training = module.training
+        module.eval()
+        start = 0
+        try:
+            with torch.inference_mode(), limit_torch_threads(), self.autocast():
+                for Xi, _ in iterator:
+                    X = Xi["X"].to(self.device, non_blocking=True)
+                    lengths = Xi["lengths"]
+                    rows = order[start : start + len(lengths)]
+                    start += len(lengths)
+                    if not attention:
+                        logits[rows] = module(X, lengths).float().cpu().numpy()
+                        continue
+                    out, weights = module.forward_with_attention(X, lengths)
+                    logits[rows] = out.float().cpu().numpy()
+                    _scatter_steps(step_weights, weights.float().cpu().numpy(), sequences, rows)
+        finally:
+            module.train(was_training)
+        return logits, step_weights
+
     def set_lr(self, lr):
         """Set the learning rate of every optimizer (the sparse one too)."""
         self.lr = lr
@@ -185,6 +256,125 @@ class SequenceNet(NeuralNet):
             cached = torch.as_tensor(self.logit_offset, dtype=y_pred.dtype, device=y_pred.device)
             self.__dict__["_offset_tensor"] = cached
         return cached
+
+
+def _scatter_steps(flat, batch_weights, sequences, rows):
+    """Copy each left-aligned batch row's real steps to its place in ``flat``."""
+    lens = sequences.lengths[rows]
+    r = np.repeat(np.arange(len(rows)), lens)
+    c = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    flat[np.repeat(sequences.offsets[rows], lens) + c] = batch_weights[r, c]
+
+
+def build_module(est, kind, n_classes):
+    """A fresh :class:`~skseqattn.nn.SequenceClassifierModule` for the estimator ``est``.
+
+    ``kind`` is the fitted input kind (:mod:`skseqattn._inputs`): it gives the embedding's
+    size or the number of features.
+    """
+    from .nn import SequenceClassifierModule
+
+    weights = None
+    if est.embedding_weights is not None:
+        weights = np.asarray(est.embedding_weights, dtype=np.float32)
+    return SequenceClassifierModule(
+        n_classes=n_classes,
+        **kind.module_args(),
+        embedding_dim=est.embedding_dim,
+        hidden_size=est.hidden_size,
+        num_layers=est.num_layers,
+        bidirectional=est.bidirectional,
+        cell=est.cell,
+        pooling=est.pooling,
+        attention=est.attention,
+        attention_heads=est.attention_heads,
+        dropout=est.dropout,
+        embedding_weights=weights,
+        freeze_embeddings=est.freeze_embeddings,
+        ngram_order=est.ngram_order,
+        ngram_buckets=est.ngram_buckets,
+        # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
+        ngram_sparse=est.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
+    )
+
+
+def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
+    """The :class:`SequenceNet` that trains ``module`` with the estimator's settings.
+
+    ``valid_ds`` is the validation :class:`~skseqattn._batches.SequenceDataset` or None
+    (then there is no early stopping nor learning-rate schedule); ``rng`` shuffles the
+    training batches.
+    """
+    callbacks = [("accuracy", BatchAccuracy())]
+    if est.clip_grad_norm is not None:
+        callbacks.append(
+            ("clip", DenseGradientNormClipping(gradient_clip_value=est.clip_grad_norm))
+        )
+    if valid_ds is not None and est.lr_schedule == "plateau":
+        callbacks.append(
+            ("lr_schedule", PlateauLRScheduler(monitor="valid_loss", factor=0.5, patience=0))
+        )
+    if valid_ds is not None and est.early_stopping:
+        stopping = EarlyStopping(
+            monitor="valid_loss",
+            patience=est.patience,
+            load_best=True,
+            sink=print if est.verbose else _noop,
+        )
+        callbacks.append(("early_stopping", stopping))
+    from ._progress import progress_callbacks
+
+    callbacks.extend(progress_callbacks(est.verbose))
+    for i, cb in enumerate(est.callbacks or []):
+        if isinstance(cb, tuple):
+            callbacks.append(cb)
+        else:
+            callbacks.append((f"user_{i}_{type(cb).__name__}", cb))
+    optimizer = est.optimizer
+    if isinstance(optimizer, str):
+        optimizer = OPTIMIZERS[optimizer]
+    return SequenceNet(
+        module=module,
+        criterion=torch.nn.CrossEntropyLoss,
+        criterion__reduction="none",
+        optimizer=optimizer,
+        optimizer__weight_decay=est.weight_decay,
+        lr=est.lr,
+        max_epochs=est.max_epochs,
+        batch_size=est.batch_size,
+        iterator_train=BucketBatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__random_state=rng,
+        iterator_train__device=device,
+        iterator_valid=BucketBatchIterator,
+        iterator_valid__batch_size=max(est.batch_size, PREDICT_BATCH),
+        iterator_valid__device=device,
+        train_split=validation_split(valid_ds),
+        callbacks=callbacks,
+        device=device,
+        verbose=est.verbose,
+        logit_offset=logit_offset,
+        mixed_precision=est.mixed_precision,
+    )
+
+
+def validation_split(valid_ds):
+    """skorch's ``train_split`` for a fixed validation set (None: no validation)."""
+    return predefined_split(valid_ds) if valid_ds is not None else None
+
+
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Train under torch seed ``seed`` and the thread limit; the caller's RNG is left alone."""
+    device = torch.device(device)
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices), limit_torch_threads():
+        torch.manual_seed(seed)
+        yield
+
+
+def _noop(*args, **kwargs):
+    pass
 
 
 def autocast_for(device, enabled):

@@ -7,8 +7,9 @@ downstream can mistake it for data: the width of the user's matrix and the side 
 was on are forgotten, except for ``positions``, which maps each real step back to its column
 so that attention weights can be returned in the user's layout.
 
-Batches are built from this form on demand: each is padded to its own longest row, never to
-the data set's, and :class:`BucketBatchIterator` groups rows of similar length.
+Batches are built from this form on demand (:mod:`skseqattn._batches`): each is padded to
+its own longest row, never to the data set's, and rows of similar length are grouped. This
+module needs numpy only.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-__all__ = ["RaggedSequences", "SequenceDataset", "BucketBatchIterator"]
+__all__ = ["RaggedSequences"]
 
 
 @dataclass
@@ -109,141 +109,3 @@ def _gather_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     ends = np.cumsum(lengths)
     return np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
-
-
-def _cut(order: np.ndarray, sorted_lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Cut length-sorted indices into batches of at most ``batch_size`` rows of one length.
-
-    Batches without padding run the RNN's fused kernel (see
-    ``SequenceClassifierModule.encode``); a length with fewer rows than a batch makes a
-    smaller batch rather than a padded one.
-    """
-    cuts = np.flatnonzero(np.diff(sorted_lengths)) + 1
-    batches = []
-    for group in np.split(order, cuts):
-        batches.extend(group[i : i + batch_size] for i in range(0, len(group), batch_size))
-    return batches
-
-
-class SequenceDataset(torch.utils.data.Dataset):
-    """A torch Dataset over :class:`RaggedSequences` with optional labels and weights.
-
-    Items are whole batches: :meth:`batch` pads the rows it is given. Indexing one item
-    returns the row unpadded, which keeps the class usable with a plain DataLoader.
-    """
-
-    def __init__(self, sequences: RaggedSequences, y=None, sample_weight=None):
-        self.sequences = sequences
-        self.y = None if y is None else np.asarray(y, dtype=np.int64)
-        self.sample_weight = (
-            None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
-        )
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def __getitem__(self, i):
-        X, lengths = self.batch(np.array([i]))
-        return X, (self.y[i] if self.y is not None else 0)
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return self.sequences.lengths
-
-    def batch(self, indices: np.ndarray):
-        """Return ``(Xi, yi)``: ``Xi`` a dict of tensors for the module, ``yi`` a tensor."""
-        X, lengths = self.sequences.pad(indices)
-        Xi = {"X": torch.from_numpy(X), "lengths": torch.from_numpy(lengths)}
-        if self.sample_weight is not None:
-            Xi["sample_weight"] = torch.from_numpy(self.sample_weight[indices])
-        yi = torch.from_numpy(self.y[indices]) if self.y is not None else None
-        return Xi, yi
-
-
-class BucketBatchIterator:
-    """Batches of rows of similar length, each padded to its own longest row.
-
-    Used by the skorch net as ``iterator_train`` and ``iterator_valid``. For training
-    (``shuffle=True``) the rows are shuffled, cut into chunks of ``bucket_batches``
-    batches, sorted by length within each chunk and cut into batches of ``batch_size``
-    whose order is then shuffled: batches are nearly free of padding (most hold a single
-    length) yet still random. Without shuffling, all
-    rows are sorted by length and batches are cut where the length changes, so they hold no
-    padding at all; :attr:`order` says which row each output belongs to.
-
-    Parameters
-    ----------
-    dataset : SequenceDataset
-    batch_size : int
-    shuffle : bool, default=False
-    random_state : numpy.random.RandomState, default=None
-        Drawn from on each pass when shuffling; one object kept across epochs gives a
-        reproducible sequence of epochs.
-    bucket_batches : int, default=50
-        Batches per sorting chunk; 1 means no bucketing.
-    device : str or torch.device, default=None
-        When a CUDA device, batches are pinned and copied asynchronously.
-    """
-
-    def __init__(
-        self,
-        dataset: SequenceDataset,
-        batch_size: int = 64,
-        shuffle: bool = False,
-        random_state=None,
-        bucket_batches: int = 50,
-        device=None,
-        **kwargs,
-    ):
-        self.dataset = dataset
-        self.batch_size = max(int(batch_size), 1)
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.bucket_batches = bucket_batches
-        self.device = device
-
-    def _batches(self) -> list[np.ndarray]:
-        n = len(self.dataset)
-        lengths = self.dataset.lengths
-        if not self.shuffle:
-            # Sorted by length and cut where the length changes: batches without padding run
-            # the RNN's fused kernel (see SequenceClassifierModule.encode).
-            order = np.argsort(lengths, kind="stable")
-            return _cut(order, lengths[order], self.batch_size)
-        rng = self.random_state if self.random_state is not None else np.random
-        order = rng.permutation(n)
-        chunk = self.batch_size * max(self.bucket_batches, 1)
-        batches = []
-        for start in range(0, n, chunk):
-            part = order[start : start + chunk]
-            part = part[np.argsort(lengths[part], kind="stable")]
-            # Fixed-size batches, not cut at length changes: batches of a single length
-            # would be faster still, but cost about 0.01 accuracy on the surname task.
-            batches.extend(
-                part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
-            )
-        return [batches[i] for i in rng.permutation(len(batches))]
-
-    @property
-    def order(self) -> np.ndarray:
-        """Row indices in the order batches are produced (only without shuffling)."""
-        return np.argsort(self.dataset.lengths, kind="stable")
-
-    def __len__(self) -> int:
-        lengths = self.dataset.lengths
-        if not self.shuffle:
-            return len(_cut(np.arange(len(lengths)), np.sort(lengths), self.batch_size))
-        return -(-len(self.dataset) // self.batch_size)
-
-    def __iter__(self):
-        cuda = self.device is not None and torch.device(self.device).type == "cuda"
-        for indices in self._batches():
-            Xi, yi = self.dataset.batch(indices)
-            if cuda:
-                Xi = {
-                    k: (v if k == "lengths" else v.pin_memory().to(self.device, non_blocking=True))
-                    for k, v in Xi.items()
-                }
-                if yi is not None:
-                    yi = yi.pin_memory().to(self.device, non_blocking=True)
-            yield Xi, yi

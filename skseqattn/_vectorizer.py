@@ -12,15 +12,10 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._ids import PAD_ID, UNK_ID
 from ._validation import check_string_collection
 
 __all__ = ["PAD_ID", "UNK_ID", "CharSequenceVectorizer"]
-
-PAD_ID = 0
-"""Id of the padding token; padding positions in a transformed matrix hold this value."""
-
-UNK_ID = 1
-"""Id given to every token that is not in the vocabulary."""
 
 _FIRST_TOKEN_ID = 2
 
@@ -289,6 +284,44 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         dtype = _resolve_dtype(self.dtype, self.vocab_size_)
         tokens, lengths = self._analyze(strings)
         return self._encode(tokens, lengths, dtype)
+
+    def tokenize(self, X):
+        """The tokens of each string, as :meth:`transform` sees them.
+
+        Tokens come after `lowercase` and `strip_accents`, and are cut by `max_len` and
+        `truncating` as :meth:`transform` cuts them; each row lines up with the real
+        (non-padding) ids of the same row of :meth:`transform`'s output. Tokens missing
+        from the vocabulary are kept as they are (their id is :data:`UNK_ID`).
+
+        Parameters
+        ----------
+        X : iterable of str
+            Strings to split (a generator is consumed once).
+
+        Returns
+        -------
+        tokens : list of list of str
+            One list of tokens per string.
+
+        Examples
+        --------
+        >>> from skseqattn import CharSequenceVectorizer
+        >>> vec = CharSequenceVectorizer(lowercase=True, max_len=3).fit(["Anna", "Bob"])
+        >>> vec.tokenize(["Anna", "Bob"])
+        [['a', 'n', 'n'], ['b', 'o', 'b']]
+        """
+        check_is_fitted(self)
+        strings = check_string_collection(X, estimator_name=type(self).__name__)
+        tokens, lengths = self._analyze(strings)
+        if self.analyzer == "char":
+            tokens = [chr(cp) for cp in tokens.tolist()]
+        ends = np.cumsum(lengths).tolist()
+        rows = [tokens[start:end] for start, end in zip([0, *ends[:-1]], ends)]
+        keep = self.max_len
+        if keep is not None:
+            pre = self.truncating == "pre"
+            rows = [(r[-keep:] if pre else r[:keep]) if len(r) > keep else r for r in rows]
+        return rows
 
     def inverse_transform(self, X):
         """Turn a matrix of token ids back into strings.

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._check_sequences import check_sequences, resolve_input_type
 from ._classifier import BiLSTMAttentionClassifier
+from ._ids import PAD_ID, UNK_ID
+from ._inputs import TokenInput
 from ._validation import check_string_collection
-from ._vectorizer import PAD_ID, UNK_ID, CharSequenceVectorizer
+from ._vectorizer import CharSequenceVectorizer
 
 __all__ = ["Explanation", "Explanations", "explain"]
 
@@ -138,17 +139,12 @@ def explain(estimator, X, *, vectorizer=None, tokens=None):
     else:
         X_model = X
 
-    name = type(clf).__name__
-    input_type = resolve_input_type(X_model, clf.input_type, name)
-    seqs = check_sequences(X_model, input_type=input_type, name=name)
-    weights = clf.attention_weights(X_model)
-    if weights.ndim == 2:
-        weights = weights[..., np.newaxis]
-    proba = clf.predict_proba(X_model)
+    seqs, proba, step_weights = clf._predict_with_attention(X_model)
+    kind = clf._input
     classes = clf.classes_
 
     n_samples = len(seqs)
-    step_tokens = _step_tokens(seqs, input_type, vec, strings, clf)
+    step_tokens = _step_tokens(seqs, kind, vec, strings)
     if tokens is not None:
         step_tokens = _check_tokens(tokens, seqs)
     separator = "" if vec is not None and vec.analyzer == "char" else " "
@@ -157,13 +153,8 @@ def explain(estimator, X, *, vectorizer=None, tokens=None):
     for i in range(n_samples):
         start, stop = seqs.offsets[i], seqs.offsets[i + 1]
         columns = seqs.positions[start:stop]
-        row_weights = weights[i, columns, :]  # (n_tokens, heads)
-        if input_type == "tokens":
-            ids = seqs.values[start:stop]
-            n_ids = getattr(clf, "n_ids_", np.inf)
-            unknown = (ids == UNK_ID) | (ids >= n_ids)
-        else:
-            unknown = np.zeros(stop - start, dtype=bool)
+        row_weights = step_weights[start:stop]  # (n_tokens, heads)
+        unknown = kind.unknown_steps(seqs.values[start:stop])
         row_proba = proba[i]
         items.append(
             Explanation(
@@ -488,11 +479,11 @@ def _looks_like_strings(X):
     return False
 
 
-def _step_tokens(seqs, input_type, vec, strings, clf):
+def _step_tokens(seqs, kind, vec, strings):
     """One list of token names per sequence, aligned with its real steps."""
     n = len(seqs)
     lengths = seqs.lengths
-    if input_type != "tokens":
+    if not isinstance(kind, TokenInput):
         return [[str(k) for k in range(int(lengths[i]))] for i in range(n)]
     if vec is None:
         return [
@@ -500,7 +491,7 @@ def _step_tokens(seqs, input_type, vec, strings, clf):
             for i in range(n)
         ]
     if strings is not None:
-        analysed = _analysed_tokens(vec, strings)
+        analysed = vec.tokenize(strings)
         if all(len(a) == int(k) for a, k in zip(analysed, lengths)):
             return analysed
     # From ids alone (or if the analysis disagreed): look the ids up.
@@ -516,25 +507,6 @@ def _step_tokens(seqs, input_type, vec, strings, clf):
     names[PAD_ID] = ""
     names = names[ids].tolist()
     return [names[seqs.offsets[i] : seqs.offsets[i + 1]] for i in range(n)]
-
-
-def _analysed_tokens(vec, strings):
-    """The tokens each string is split into, truncated as `vec.transform` does."""
-    tokens, lengths = vec._analyze(strings)
-    if vec.analyzer == "char":
-        flat = [chr(cp) for cp in tokens.tolist()]
-    else:
-        flat = list(tokens)
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    rows = [flat[s:e] for s, e in zip(starts, ends)]
-    if vec.max_len is not None:
-        keep = vec.max_len
-        if vec.truncating == "pre":
-            rows = [r[-keep:] if len(r) > keep else r for r in rows]
-        else:
-            rows = [r[:keep] for r in rows]
-    return rows
 
 
 def _check_tokens(tokens, seqs):

@@ -63,20 +63,10 @@ def _export_module(clf):
     """The export-friendly module on the CPU, and an example input for tracing."""
     from .nn._export import ExportableSequenceModule
 
-    if clf.input_type_ == "tokens":
-        module = ExportableSequenceModule(clf.module_, n_ids=clf.n_ids_)
-        example = torch.tensor([[2, 3, 0], [0, 0, 2]], dtype=torch.int64)
-        input_name = "ids"
-    else:
-        module = ExportableSequenceModule(
-            clf.module_,
-            feature_mean=np.asarray(clf.feature_mean_, dtype=np.float64),
-            feature_scale=np.asarray(clf.feature_scale_, dtype=np.float64),
-        )
-        n_features = len(clf.feature_mean_)
-        example = torch.zeros(2, 3, n_features, dtype=torch.float32)
-        example[1, 0] = float("nan")
-        input_name = "features"
+    kind = clf._input
+    module = ExportableSequenceModule(clf.module_, **kind.export_args())
+    example, input_name = kind.example_input()
+    example = torch.from_numpy(example)
     return module.cpu().eval(), example, input_name
 
 

@@ -617,23 +617,23 @@ class _Reader:
                 raise FormatError(f"{where}: weights for an estimator that is not fitted.")
             return est
         fitted = _expect(fitted, dict, f"{where}.fitted")
+        values = {}
         for key, node in fitted.items():
             if not _FITTED_NAME.match(key) or key in _CLASSIFIER_RUNTIME:
                 raise FormatError(f"{where}: {key!r} is not a fitted attribute name.")
-            setattr(est, key, self.value(node, f"{where}.{key}"))
+            values[key] = self.value(node, f"{where}.{key}")
         if name == "BiLSTMAttentionClassifier":
-            self.restore_classifier(est, body, where)
-        elif name == "CharSequenceVectorizer":
+            self.restore_classifier(est, values, body, where)
+            return est
+        for key, value in values.items():
+            setattr(est, key, value)
+        if name == "CharSequenceVectorizer":
             _check_vectorizer(est, where)
         return est
 
-    def restore_classifier(self, est, body, where):
-        """Rebuild module_, net_ and history_ from the weights and the fitted attributes."""
-        from skorch.history import History
-
-        from ._sequences import RaggedSequences, SequenceDataset
-
-        n_classes, n_ids, n_features = _check_classifier(est, where)
+    def restore_classifier(self, est, fitted, body, where):
+        """Check the stored parts, then let the classifier rebuild itself as ``fit`` does."""
+        classes = _check_classifier(fitted, where)
         blob = body.get("module")
         if blob not in self.blobs:
             raise FormatError(f"{where}: the weights entry {_short(blob)} is missing.")
@@ -641,45 +641,41 @@ class _Reader:
             state = self.safetensors.torch.load(self.blobs[blob])
         except Exception as exc:  # the parser's own error types vary
             raise FormatError(f"{blob} is not a valid safetensors file: {exc}") from exc
-        module = est._build_module(n_classes, n_ids, n_features)
-        expected = module.state_dict()
-        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        if missing or unexpected:
-            raise FormatError(
-                f"{blob} does not fit {where}: missing weights {missing}, unexpected {unexpected}."
-            )
-        for key, tensor in state.items():
-            if tensor.shape != expected[key].shape or tensor.dtype != expected[key].dtype:
-                raise FormatError(
-                    f"{blob}: weight {key!r} has shape {tuple(tensor.shape)} and dtype "
-                    f"{tensor.dtype}, but {where} needs {tuple(expected[key].shape)} and "
-                    f"{expected[key].dtype}."
-                )
-        module.load_state_dict(state, strict=True)
         history = _expect(body.get("history", []), list, f"{where}.history")
         history = [_expect(self.value(e, f"{where}.history"), dict, where) for e in history]
-        # Mirror the callbacks of the original net (early stopping exists when validation
-        # data did), so that warm_start training continues alike. The placeholder validation
-        # set is never read: fit passes its own.
-        placeholder = None
-        if est.early_stopping and est.validation_fraction is not None:
-            placeholder = SequenceDataset(RaggedSequences.from_list([]))
-        offset = getattr(est, "logit_offset_", None)
+        offset = fitted.get("logit_offset_")
         is_array = isinstance(offset, np.ndarray)
         if offset is not None and not (
-            is_array and offset.dtype.kind == "f" and offset.shape == (n_classes,)
+            is_array and offset.dtype.kind == "f" and offset.shape == (len(classes),)
         ):
             raise FormatError(
-                f"{where}: logit_offset_ must be None or a float array of shape ({n_classes},)."
+                f"{where}: logit_offset_ must be None or a float array of shape ({len(classes)},)."
             )
-        net = est._build_net(module, self.device, placeholder, np.random.RandomState(0), offset)
-        net.initialize()
-        net.module_.load_state_dict(state, strict=True)  # initialize() keeps it; be sure
-        net.history_ = History(history)
-        est.net_ = net
-        est.module_ = net.module_
-        est.history_ = net.history
-        est.device_ = self.device
+
+        def check_weights(expected):
+            missing = sorted(set(expected) - set(state))
+            unexpected = sorted(set(state) - set(expected))
+            if missing or unexpected:
+                raise FormatError(
+                    f"{blob} does not fit {where}: missing weights {missing}, unexpected "
+                    f"{unexpected}."
+                )
+            for key, tensor in state.items():
+                if tensor.shape != expected[key].shape or tensor.dtype != expected[key].dtype:
+                    raise FormatError(
+                        f"{blob}: weight {key!r} has shape {tuple(tensor.shape)} and dtype "
+                        f"{tensor.dtype}, but {where} needs {tuple(expected[key].shape)} and "
+                        f"{expected[key].dtype}."
+                    )
+
+        est._restore(
+            classes=classes,
+            fitted=fitted,
+            state_dict=state,
+            history=history,
+            device=self.device,
+            check_weights=check_weights,
+        )
 
 
 def _short(value, limit=60):
@@ -705,29 +701,23 @@ def _dtype(name, where):
     return dtype
 
 
-def _check_classifier(est, where):
-    """(n_classes, n_ids, n_features) from checked fitted attributes."""
-    classes = getattr(est, "classes_", None)
+def _check_classifier(fitted, where):
+    """The checked ``classes_`` of a classifier's fitted attributes (and its input kind's)."""
+    from ._inputs import kind_named
+
+    classes = fitted.get("classes_")
     if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
         raise FormatError(f"{where}: classes_ must be a 1-D array of at least 2 labels.")
-    input_type = getattr(est, "input_type_", None)
-    if input_type == "tokens":
-        n_ids = getattr(est, "n_ids_", None)
-        if not isinstance(n_ids, Integral) or isinstance(n_ids, bool) or n_ids < 2:
-            raise FormatError(f"{where}: n_ids_ must be an int >= 2, got {_short(n_ids)}.")
-        return len(classes), n_ids, None
-    if input_type == "features":
-        mean = getattr(est, "feature_mean_", None)
-        scale = getattr(est, "feature_scale_", None)
-        ok = all(
-            isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind == "f" for a in (mean, scale)
+    input_type = fitted.get("input_type_")
+    kind = kind_named(input_type)
+    if kind is None:
+        raise FormatError(
+            f"{where}: input_type_ must be 'tokens' or 'features', got {_short(input_type)}."
         )
-        if not ok or mean.shape != scale.shape or not len(mean):
-            raise FormatError(
-                f"{where}: feature_mean_ and feature_scale_ must be 1-D float arrays of one length."
-            )
-        return len(classes), None, len(mean)
-    raise FormatError(f"{where}: input_type_ must be 'tokens' or 'features', got {input_type!r}.")
+    problem = kind.check_saved(fitted)
+    if problem is not None:
+        raise FormatError(f"{where}: {problem}.")
+    return classes
 
 
 def _check_vectorizer(est, where):

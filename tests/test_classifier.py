@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -14,7 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn._sequences import BucketBatchIterator, RaggedSequences, SequenceDataset
+from skseqattn._batches import BucketBatchIterator, SequenceDataset
+from skseqattn._sequences import RaggedSequences
 from skseqattn.datasets import (
     make_last_token_sequences,
     make_motif_sequences,
@@ -292,7 +294,7 @@ def test_classifier_grid_search_parallel_equals_serial(ids_data):
 
 def test_classifier_history_records_loss_and_accuracy(ids_data):
     X, y = ids_data
-    clf = tiny(max_epochs=3, early_stopping=False).fit(X, y)
+    clf = tiny(max_epochs=3, early_stopping=False, validation_fraction=0.5).fit(X, y)
     assert len(clf.history_) == clf.n_epochs_ == 3
     for key in ["train_loss", "train_acc", "valid_loss", "valid_acc"]:
         values = clf.history_[:, key]
@@ -305,7 +307,8 @@ def test_classifier_history_records_loss_and_accuracy(ids_data):
 
 def test_classifier_early_stopping_restores_best_epoch(ids_data):
     X, y = ids_data
-    clf = tiny(max_epochs=40, patience=2, lr=0.05, random_state=3).fit(X, y)
+    clf = tiny(max_epochs=40, patience=2, lr=0.05, random_state=3, validation_fraction=0.5)
+    clf.fit(X, y)
     losses = clf.history_[:, "valid_loss"]
     assert clf.n_epochs_ < 40
     assert clf.best_epoch_ == int(np.argmin(losses)) + 1
@@ -517,3 +520,71 @@ def test_classifier_warm_start_uses_new_lr_and_attention_follows_fitted_pooling(
     assert all(g["lr"] == 1e-5 for g in clf.net_.optimizer_.param_groups)
     # the fitted model still pools with attention, whatever the parameter says now
     assert clf.attention_weights(X).shape == X.shape
+
+
+# --------------------------------------------------------------------------- small data
+def _forum_data():
+    """35 padded id sequences of 15 classes; 5 rows repeat another row with another label.
+
+    The shape of a forum question this library answers: a hand-written model stalled at 20%
+    training accuracy. The repeated rows cap training accuracy at 30 / 35 = 0.857.
+    """
+    rng = np.random.RandomState(0)
+    y = np.r_[np.arange(15), rng.permutation(15)]
+    X = np.zeros((35, 10), dtype=np.int64)
+    for row in X[:30]:
+        length = rng.randint(3, 11)
+        row[:length] = rng.randint(2, 30, size=length)
+    X[30:] = X[:5]
+    y = np.r_[y, (y[:5] + 1) % 15]
+    return X, y
+
+
+@pytest.mark.parametrize("ngram_order", [4, 0])
+def test_classifier_learns_35_rows_of_15_classes_with_the_defaults(ngram_order):
+    X, y = _forum_data()
+    clf = BiLSTMAttentionClassifier(
+        pooling="last",
+        max_epochs=300,
+        batch_size=35,
+        dropout=0,
+        ngram_order=ngram_order,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"hold out 4 of 35 rows for 15 classes") as caught:
+        clf.fit(X, y)
+    assert len([w for w in caught if "validation_fraction" in str(w.message)]) == 1
+    assert clf.score(X, y) >= 0.8
+    # no validation: all 300 epochs ran, and history_ says why
+    assert clf.n_epochs_ == 300 and clf.best_epoch_ is None
+    assert "valid_loss" not in clf.history_[-1]
+    assert "validation_fraction=None" in clf.history_[0, "validation"]
+
+
+def test_classifier_never_validates_on_the_only_row_of_a_class():
+    rng = np.random.RandomState(1)
+    X = rng.randint(2, 9, size=(300, 5))
+    y = np.r_[np.zeros(150, dtype=int), np.ones(147, dtype=int), [2, 3, 4]]
+    clf = tiny(validation_fraction=0.2)
+    train, valid, reason = clf._split(y, np.random.RandomState(0))
+    assert reason is None and len(valid) == 60
+    assert {297, 298, 299} <= set(train) and not set(valid) & {297, 298, 299}
+    assert sorted(np.r_[train, valid]) == list(range(300))
+    # both big classes are represented in validation, stratified
+    assert abs((y[valid] == 0).sum() - 30) <= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # enough data: no warning
+        clf.fit(X, y)
+    assert "valid_loss" in clf.history_[-1] and "validation" not in clf.history_[0]
+
+
+def test_classifier_skips_validation_with_too_few_rows_per_class():
+    y = np.arange(600) % 40  # 60 validation rows for 40 classes: fewer than 2 per class
+    clf = tiny()
+    _, valid, reason = clf._split(y, np.random.RandomState(0))
+    assert len(valid) == 0
+    assert "60 of 600 rows for 40 classes, fewer than the 80" in reason
+    _, valid, reason = tiny(validation_fraction=0.2)._split(y, np.random.RandomState(0))
+    assert reason is None and len(valid) == 120
+    _, valid, reason = tiny(validation_fraction=None)._split(y, np.random.RandomState(0))
+    assert reason is None and len(valid) == 0  # asked for: no warning

@@ -29,11 +29,10 @@ import copy
 import torch
 from torch import nn
 
+from .._ids import UNK_ID
 from ._module import CELLS, SequenceClassifierModule
 
 __all__ = ["ExportableSequenceModule"]
-
-_UNK_ID = 1
 
 
 class ExportableSequenceModule(nn.Module):
@@ -142,7 +141,7 @@ class ExportableSequenceModule(nn.Module):
             # One extra padding column: width >= 1 always (the module's own rule for width 0).
             X = torch.cat([X, X.new_zeros(batch, 1)], dim=1)  # (batch, time)
             mask = X != 0
-            ids = torch.where((X >= self.n_ids) | (X < 0), torch.full_like(X, _UNK_ID), X)
+            ids = torch.where((X >= self.n_ids) | (X < 0), torch.full_like(X, UNK_ID), X)
         else:
             X = torch.cat([X, X.new_full((batch, 1, X.shape[2]), float("nan"))], dim=1)
             mask = ~torch.isnan(X).all(dim=2)  # (batch, time)

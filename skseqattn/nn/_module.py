@@ -214,12 +214,21 @@ class SequenceClassifierModule(nn.Module):
 
     def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Class logits of shape (batch, n_classes)."""
+        return self.forward_with_attention(X, lengths)[0]
+
+    def forward_with_attention(self, X: torch.Tensor, lengths: torch.Tensor):
+        """Class logits (batch, n_classes) and attention (batch, time, heads) in one pass.
+
+        The attention is None unless ``pooling='attention'``.
+        """
         outputs, mask, final = self.encode(X, lengths)
-        pooled, _ = self.pool(outputs, mask, final)
+        pooled, weights = self.pool(outputs, mask, final)
         logits = self.head(self.output_dropout(pooled))
         if self.ngrams is not None:
             logits = logits + self.ngrams(X, lengths)
-        return logits
+        if weights is not None:
+            weights = weights[:, : X.shape[1]]
+        return logits, weights
 
     def attention_weights(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Attention weights of shape (batch, time, heads); only for attention pooling."""
