@@ -3,6 +3,7 @@
 import contextlib
 import io
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,8 @@ import types
 import numpy as np
 import pytest
 from skorch.callbacks import PrintLog
+from skorch.history import History
+from tqdm.std import tqdm as tqdm_std
 
 from skseqattn import BiLSTMAttentionClassifier, _progress
 from skseqattn._progress import BatchProgress, PlainPrintLog, progress_callbacks
@@ -81,11 +84,16 @@ def test_fit_verbose_2_redirected_output_has_no_control_codes(capsys):
     _tiny(verbose=2).fit(X, y)
     out = capsys.readouterr().out
     assert ESC not in out and "\r" not in out
-    batch_lines = [line for line in out.splitlines() if line.startswith("epoch 1: batch")]
-    # 86 training rows / 16 per batch = 6 batches: a line at each tenth that a batch crosses
-    assert batch_lines[-1].startswith("epoch 1: batch 6/6 (100%), loss ")
-    assert 3 <= len(batch_lines) <= 6
-    assert any(line.startswith("epoch 2: batch 6/6") for line in out.splitlines())
+    lines = out.splitlines()
+    batch_lines = [line for line in lines if line.startswith("epoch 1: batch")]
+    # 86 training rows / 16 per batch = 6 batches, and 1 validation batch: a line at each
+    # tenth that a batch crosses, the last one after the epoch's table header
+    assert batch_lines[-1].startswith("epoch 1: batch 7/7 (100%), valid_loss=")
+    assert batch_lines[0].startswith("epoch 1: batch 1/7 (14%), train_loss=")
+    assert 3 <= len(batch_lines) <= 7
+    assert any(line.startswith("epoch 2: batch 7/7") for line in lines)
+    table = [line for line in lines if not line.startswith("epoch ")]
+    assert "train_loss" in table[0] and [row.split()[0] for row in table[2:]] == ["1", "2"]
 
 
 def test_script_with_redirected_stdout_writes_a_clean_log(tmp_path):
@@ -115,7 +123,7 @@ def test_script_with_redirected_stdout_writes_a_clean_log(tmp_path):
     text = log.read_bytes().decode()
     assert "\x1b[" not in text
     assert "\r" not in text
-    assert "epoch 2: batch 4/4 (100%)" in text
+    assert "epoch 2: batch 5/5 (100%)" in text  # 4 training batches and 1 validation batch
     assert "train_loss" in text
 
 
@@ -144,14 +152,34 @@ def test_plain_print_log_rejects_bad_color():
         PlainPrintLog(color="yes").initialize()
 
 
+def _net(n_train, n_valid):
+    """Enough of a skorch net for BatchProgress: a history, and iterators of known length."""
+    sizes = {True: n_train, False: n_valid or 0}
+
+    def get_iterator(dataset, training=False):
+        return range(sizes[training]) if sizes[training] is not None else iter(())
+
+    return types.SimpleNamespace(history=History(), get_iterator=get_iterator)
+
+
 def _drive(progress, n_train=8, n_valid=2, epochs=1):
-    for epoch in range(1, epochs + 1):
-        progress._start_epoch(epoch=epoch, n_train=n_train, n_valid=n_valid)
-        for _ in range(n_train):
-            progress._batch_done(training=True, loss=0.25)
-        for _ in range(n_valid or 0):
-            progress._batch_done(training=False, loss=0.5)
-        progress._finish_epoch()
+    net = _net(n_train, n_valid)
+    for _ in range(epochs):
+        net.history.new_epoch()
+        progress.on_epoch_begin(net, dataset_train="train", dataset_valid=n_valid and "valid")
+        for training, n in ((True, n_train or 120), (False, n_valid or 0)):
+            for _ in range(n):
+                net.history.new_batch()
+                prefix, loss = ("train", 0.25) if training else ("valid", 0.5)
+                net.history.record_batch(f"{prefix}_loss", loss)
+                progress.on_batch_end(net, training=training)
+        progress.on_epoch_end(net)
+    return net
+
+
+def _updates(out):
+    """The states of a line rewritten in place with '\\r', blanks (erasures) dropped."""
+    return [part for part in out.split("\r") if part.strip()]
 
 
 def test_batch_progress_tty_rewrites_one_line():
@@ -162,11 +190,12 @@ def test_batch_progress_tty_rewrites_one_line():
     _drive(progress)
     out = stream.getvalue()
     assert "\n" not in out and ESC not in out
-    updates = [part for part in out.split("\r") if part.strip()]
-    assert len(updates) == 10  # 8 training + 2 validation batches
-    assert updates[0].startswith("[##")
-    assert "epoch 1  train batch 8/8  loss 0.2500" in updates[7]
-    assert "valid batch 2/2" in updates[-1]
+    updates = _updates(out)
+    assert len(updates) == 11  # the empty bar, then 8 training + 2 validation batches
+    assert updates[0].startswith("epoch 1:   0%|") and "0/10" in updates[0]
+    assert "epoch 1:  80%|" in updates[8] and "8/10" in updates[8]
+    assert "train_loss=0.25" in updates[8]
+    assert "10/10" in updates[-1] and "valid_loss=0.5" in updates[-1]
     assert out.endswith("\r") and out.split("\r")[-2].strip() == ""  # the line is erased
 
 
@@ -174,74 +203,113 @@ def test_batch_progress_tty_throttles_updates():
     stream = _TTY()
     progress = BatchProgress(stream=stream, min_interval=3600).initialize()
     _drive(progress, n_train=50, n_valid=None)
-    updates = [part for part in stream.getvalue().split("\r") if part.strip()]
-    assert len(updates) == 2  # the first batch and the last
+    assert progress.mode_ == "tty"
+    updates = _updates(stream.getvalue())
+    assert len(updates) == 1 and "0/50" in updates[0]  # nothing more within the hour
+
+
+def test_batch_progress_interrupted_epoch_is_erased():
+    stream = _TTY()
+    progress = BatchProgress(stream=stream, min_interval=0).initialize()
+    net = _net(4, None)
+    net.history.new_epoch()
+    progress.on_epoch_begin(net, dataset_train="train")
+    net.history.new_batch()
+    progress.on_batch_end(net, training=True)
+    progress.on_train_end(net)  # what skorch calls after a KeyboardInterrupt
+    assert stream.getvalue().endswith("\r") and stream.getvalue().split("\r")[-2].strip() == ""
+    _drive(progress, n_train=2, n_valid=None)  # the next bar is not pushed down a row
+    assert ESC not in stream.getvalue() and "\n" not in stream.getvalue()
 
 
 def test_batch_progress_lines_when_redirected():
     stream = io.StringIO()
-    progress = BatchProgress(stream=stream, n_lines=4).initialize()
+    progress = BatchProgress(stream=stream).initialize()
     progress.on_train_begin(net=None)
     assert progress.mode_ == "lines"
-    _drive(progress, n_train=8, epochs=2)
+    _drive(progress, n_train=20, n_valid=None, epochs=2)
     lines = stream.getvalue().splitlines()
     assert [line.split(", ")[0] for line in lines] == [
-        f"epoch {e}: batch {b}/8 ({100 * b // 8}%)" for e in (1, 2) for b in (2, 4, 6, 8)
+        f"epoch {e}: batch {b}/20 ({5 * b}%)" for e in (1, 2) for b in range(2, 21, 2)
     ]
-    assert all(", loss 0.2500, " in line for line in lines)
+    assert all(", train_loss=0.25, 00:0" in line for line in lines)
     assert "\r" not in stream.getvalue() and ESC not in stream.getvalue()
+
+
+def test_batch_progress_lines_count_validation_batches():
+    stream = io.StringIO()
+    progress = BatchProgress(stream=stream).initialize()
+    _drive(progress, n_train=3, n_valid=2)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(", ")[0] for line in lines] == [
+        f"epoch 1: batch {b}/5 ({20 * b}%)" for b in range(1, 6)
+    ]
+    assert "valid_loss=0.5" in lines[-1]
 
 
 def test_batch_progress_unknown_number_of_batches():
     stream = io.StringIO()
     progress = BatchProgress(stream=stream).initialize()
     progress.on_train_begin(net=None)
-    progress._start_epoch(epoch=1, n_train=None, n_valid=None)
-    for _ in range(120):
-        progress._batch_done(training=True, loss=None)
+    _drive(progress, n_train=None, n_valid=None)  # 120 batches from an iterator without len
     lines = stream.getvalue().splitlines()
     assert [line.split(", ")[0] for line in lines] == ["epoch 1: batch 50", "epoch 1: batch 100"]
 
 
-class _FakeHandle:
-    def __init__(self, shown):
-        self.shown = shown
-
-    def update(self, obj):
-        self.shown.append(obj)
+def test_batch_progress_pickles_without_its_bar():
+    progress = BatchProgress(stream=io.StringIO()).initialize()
+    _drive(progress)
+    assert not hasattr(pickle.loads(pickle.dumps(progress)), "pbar_")
 
 
-def test_batch_progress_in_a_notebook_updates_one_display(monkeypatch):
-    shown = []
-    handles = []
+class _FakeWidgetBar(tqdm_std):
+    """Stands in for tqdm.notebook.tqdm, which needs ipywidgets and a live notebook."""
 
-    def display(obj, display_id=False):
-        assert display_id is True
-        shown.append(obj)
-        handles.append(_FakeHandle(shown))
-        return handles[-1]
+    made = []
 
+    def __init__(self, *args, **kwargs):
+        self.kwargs = kwargs
+        self.made.append(self)
+        super().__init__(*args, file=io.StringIO(), **kwargs)
+
+
+def test_batch_progress_in_a_notebook_uses_the_widget(monkeypatch, capsys):
     monkeypatch.setattr(_progress, "_in_ipython_kernel", lambda: True)
-    monkeypatch.setattr(_progress, "_ipython_display", lambda: display)
+    monkeypatch.setattr(_progress, "_notebook_tqdm", lambda: _FakeWidgetBar)
+    monkeypatch.setattr(_FakeWidgetBar, "made", [])
     progress = BatchProgress(min_interval=0).initialize()
     progress.on_train_begin(net=None)
     assert progress.mode_ == "notebook"
     _drive(progress, n_train=4, n_valid=1, epochs=2)
-    assert len(handles) == 2  # one display per epoch, updated in place
-    html = shown[3]._repr_html_()
-    assert '<progress value="4" max="4"' in html
-    assert "epoch 1  train batch 4/4" in repr(shown[3])
-    assert shown[5]._repr_html_() == "" and repr(shown[5]) == ""  # cleared at epoch end
-    assert "<script" not in "".join(s._repr_html_() for s in shown)
+    bars = _FakeWidgetBar.made
+    assert len(bars) == 2  # one widget per epoch, updated in place
+    assert [bar.desc for bar in bars] == ["epoch 1", "epoch 2"]
+    assert all(bar.n == bar.total == 5 for bar in bars)
+    assert all(bar.kwargs["leave"] is False and bar.disable for bar in bars)  # closed
+    assert bars[0].postfix == "valid_loss=0.5"
+    assert capsys.readouterr().out == ""  # the widget is all there is
 
 
-def test_batch_progress_notebook_without_ipython_falls_back_to_lines(monkeypatch):
+def test_notebook_widget_only_with_ipywidgets(monkeypatch):
+    from tqdm import notebook
+
+    monkeypatch.setattr(notebook, "IProgress", None)
+    assert _progress._notebook_tqdm() is None
+    monkeypatch.setattr(notebook, "IProgress", object)  # as if ipywidgets were installed
+    assert _progress._notebook_tqdm() is notebook.tqdm
+
+
+def test_batch_progress_notebook_without_ipywidgets_writes_text(monkeypatch, capsys):
     monkeypatch.setattr(_progress, "_in_ipython_kernel", lambda: True)
-    monkeypatch.setattr(_progress, "_ipython_display", lambda: None)
-    progress = BatchProgress().initialize()
+    monkeypatch.setattr(_progress, "_notebook_tqdm", lambda: None)
+    progress = BatchProgress(min_interval=0).initialize()
     progress.on_train_begin(net=None)
-    assert progress.mode_ == "lines"
-    assert BatchProgress(mode="notebook").initialize()._resolve_mode() == "lines"
+    assert progress.mode_ == "tty"  # tqdm's text bar, which Jupyter updates in place
+    assert BatchProgress(mode="notebook").initialize()._resolve_mode() == "tty"
+    _drive(progress, n_train=4, n_valid=None)
+    out = capsys.readouterr().out  # sys.stdout, as a notebook's cell output
+    assert "\n" not in out and ESC not in out
+    assert "epoch 1: 100%|" in _updates(out)[-1] and "4/4" in _updates(out)[-1]
 
 
 def test_in_ipython_kernel_detection(monkeypatch):
