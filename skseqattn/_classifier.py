@@ -178,9 +178,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
           duration) and the early-stopping message. Best values are coloured only on an
           interactive terminal (never with ``NO_COLOR`` set); in a log file, a pipe or a
           notebook the table is plain text.
-        - 2: also progress over each epoch's batches: one line updated in place on a
-          terminal, a plain line per tenth of the batches when output is redirected, an
-          updating display in Jupyter (ipywidgets and tqdm are not needed).
+        - 2: also a tqdm progress bar over each epoch's batches: one line updated in
+          place on a terminal, a plain line per tenth of the batches when output is
+          redirected, tqdm's widget in Jupyter (its text bar when ipywidgets is not
+          installed).
 
     Attributes
     ----------

@@ -26,7 +26,7 @@ class _TTY(io.StringIO):
         return True
 
 
-def _data(n=96):
+def _data(n=136):
     rng = np.random.RandomState(0)
     X = rng.randint(2, 6, size=(n, 6))
     y = (X[:, 0] == 2).astype(int)
@@ -34,7 +34,15 @@ def _data(n=96):
 
 
 def _tiny(**params):
-    defaults = dict(embedding_dim=4, hidden_size=4, max_epochs=2, batch_size=16, random_state=0)
+    # 51 validation rows (enough to validate on) and 85 training rows: 6 batches of 16
+    defaults = dict(
+        embedding_dim=4,
+        hidden_size=4,
+        max_epochs=2,
+        batch_size=16,
+        validation_fraction=0.37,
+        random_state=0,
+    )
     defaults.update(params)
     return BiLSTMAttentionClassifier(**defaults)
 
@@ -103,11 +111,11 @@ def test_script_with_redirected_stdout_writes_a_clean_log(tmp_path):
         from skseqattn import BiLSTMAttentionClassifier
 
         rng = np.random.RandomState(0)
-        X = rng.randint(2, 6, size=(64, 6))
+        X = rng.randint(2, 6, size=(107, 6))
         y = (X[:, 0] == 2).astype(int)
         BiLSTMAttentionClassifier(
             embedding_dim=4, hidden_size=4, max_epochs=2, batch_size=16, random_state=0,
-            verbose=2,
+            validation_fraction=0.47, verbose=2,
         ).fit(X, y)
         """
     )
