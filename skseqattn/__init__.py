@@ -6,35 +6,48 @@
   prediction was made and how training went.
 - :func:`save` / :func:`load` store estimators safely (safetensors + JSON);
   :func:`export_onnx` writes the classifier as ONNX.
+
+Names are imported on first use (PEP 562): ``import skseqattn`` is instant and imports
+neither torch nor scikit-learn; torch is imported when a model is fitted, loaded or
+exported.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-
-from ._classifier import BiLSTMAttentionClassifier
-from ._vectorizer import PAD_ID, UNK_ID, CharSequenceVectorizer
-from .explain import Explanation, Explanations, explain
-from .onnx import export_onnx
-from .persistence import FormatError, load, save
-from .plotting import AttentionDisplay, TrainingCurveDisplay
 
 try:
     __version__ = version("skseqattn")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = [
-    "PAD_ID",
-    "UNK_ID",
-    "AttentionDisplay",
-    "BiLSTMAttentionClassifier",
-    "CharSequenceVectorizer",
-    "Explanation",
-    "Explanations",
-    "FormatError",
-    "TrainingCurveDisplay",
-    "explain",
-    "export_onnx",
-    "load",
-    "save",
-    "__version__",
-]
+# public name -> the module that defines it
+_EXPORTS = {
+    "PAD_ID": "._ids",
+    "UNK_ID": "._ids",
+    "AttentionDisplay": ".plotting",
+    "BiLSTMAttentionClassifier": "._classifier",
+    "CharSequenceVectorizer": "._vectorizer",
+    "Explanation": "._explain",
+    "Explanations": "._explain",
+    "FormatError": ".persistence",
+    "TrainingCurveDisplay": ".plotting",
+    "explain": "._explain",
+    "export_onnx": ".onnx",
+    "load": ".persistence",
+    "save": ".persistence",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_EXPORTS})

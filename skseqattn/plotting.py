@@ -120,7 +120,7 @@ class AttentionDisplay:
         -------
         display : AttentionDisplay
         """
-        from .explain import explain
+        from ._explain import explain
 
         explanations = explain(estimator, X, vectorizer=vectorizer, tokens=tokens)
         return cls.from_explanations(

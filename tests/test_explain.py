@@ -1,4 +1,4 @@
-"""Tests of skseqattn.explain: tokens aligned with weights, reprs, HTML, frames, errors."""
+"""Tests of skseqattn.explain(): tokens aligned with weights, reprs, HTML, frames, errors."""
 
 import sys
 from html.parser import HTMLParser
@@ -10,9 +10,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn import (
+    BiLSTMAttentionClassifier,
+    CharSequenceVectorizer,
+    Explanation,
+    Explanations,
+    explain,
+)
 from skseqattn.datasets import make_motif_sequences
-from skseqattn.explain import Explanation, Explanations, explain
 
 MOTIFS = ("GATT", "CCGA", "TTAG")
 # Labels that must be escaped in HTML.

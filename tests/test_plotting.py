@@ -8,9 +8,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
-from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer, explain
 from skseqattn.datasets import make_motif_sequences
-from skseqattn.explain import explain
 from skseqattn.plotting import AttentionDisplay, TrainingCurveDisplay
 
 matplotlib = pytest.importorskip("matplotlib")

@@ -99,7 +99,7 @@ def explain(estimator, X, *, vectorizer=None, tokens=None):
     --------
     >>> from sklearn.pipeline import make_pipeline
     >>> from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-    >>> from skseqattn.explain import explain
+    >>> from skseqattn import explain
     >>> X = ["xxab", "abxx", "xxcd", "cdxx"] * 10
     >>> y = ["ab", "ab", "cd", "cd"] * 10
     >>> model = make_pipeline(
