@@ -1,6 +1,7 @@
-"""Torch threads in parallel workers: skseqattn._parallel and fits run by joblib."""
+"""Torch threads: the precedence rule of skseqattn._parallel, free cores, joblib workers."""
 
 import os
+import time
 
 import joblib
 import numpy as np
@@ -9,9 +10,11 @@ import torch
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
-from skseqattn import BiLSTMAttentionClassifier
+from skseqattn import BiLSTMAttentionClassifier, _parallel
 from skseqattn._parallel import (
     NUM_THREADS_ENV,
+    auto_threads,
+    free_cores,
     in_parallel_worker,
     limit_torch_threads,
     torch_threads_target,
@@ -72,11 +75,46 @@ def tiny_search(n_jobs, **params):
 
 @pytest.fixture
 def two_torch_threads():
-    """Run the test with torch on 2 threads in this process, whatever the machine."""
+    """Torch on 2 threads set by the user: conftest makes torch's default 1 in the suite."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def default_two_threads(monkeypatch):
+    """Torch on 2 threads as its own default, as on a quiet 2-core machine."""
+    before = torch.get_num_threads()
+    monkeypatch.setattr(_parallel, "_TORCH_DEFAULT_THREADS", 2)
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def cpus(monkeypatch):
+    """Simulated /proc/stat: ``cpus(busy={0}, n=2)``; returns a dict counting the reads."""
+    state = {"busy": set(), "n": 2, "reads": 0}
+    start = time.monotonic()
+
+    def fake_idle_ticks():
+        state["reads"] += 1
+        elapsed = time.monotonic() - start
+        ticks = int(elapsed * _parallel._TICKS_PER_S)
+        return {cpu: 0 if cpu in state["busy"] else ticks for cpu in range(state["n"])}
+
+    def configure(busy=(), n=2):
+        state.update(busy=set(busy), n=n, reads=0)
+        monkeypatch.setattr(_parallel, "_affinity", lambda: list(range(n)))
+        return state
+
+    monkeypatch.setattr(_parallel, "_proc_stat_idle_ticks", fake_idle_ticks)
+    monkeypatch.setattr(_parallel, "_CGROUP_CPU_LIMIT", None)
+    monkeypatch.setattr(_parallel, "_last_reading", None)
+    monkeypatch.setattr(_parallel, "_last_free", None)
+    monkeypatch.delenv(NUM_THREADS_ENV, raising=False)
+    return configure
 
 
 def _threads_inside():
@@ -91,12 +129,144 @@ def _threads_outside_and_inside():
 # --------------------------------------------------------------------- the context manager
 
 
-def test_limit_torch_threads_outside_workers_changes_nothing(monkeypatch, two_torch_threads):
-    monkeypatch.delenv(NUM_THREADS_ENV, raising=False)
+def test_limit_torch_threads_leaves_the_users_count_alone(cpus, two_torch_threads):
+    state = cpus(busy={0})  # auto would say 1
     assert not in_parallel_worker()
     assert torch_threads_target() is None
     assert _threads_inside() == 2
     assert torch.get_num_threads() == 2
+    assert state["reads"] == 0  # no probe at all
+
+
+def test_torch_threads_target_env_wins_over_users_count_and_auto(
+    monkeypatch, cpus, default_two_threads
+):
+    cpus(busy={0})
+    monkeypatch.setenv(NUM_THREADS_ENV, "2")
+    assert torch_threads_target() == 2  # auto would say 1
+    torch.set_num_threads(3)  # the user's
+    monkeypatch.setenv(NUM_THREADS_ENV, "1")
+    assert _threads_inside() == 1
+    assert torch.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("busy, expected", [((), 2), ({0}, 1), ({1}, 1), ({0, 1}, 1)])
+def test_limit_torch_threads_auto_runs_on_the_free_cores(cpus, default_two_threads, busy, expected):
+    cpus(busy=busy)
+    assert _threads_inside() == expected
+    assert torch.get_num_threads() == 2  # restored
+
+
+def test_auto_threads_never_exceeds_torch_default(cpus, default_two_threads):
+    cpus(busy={1}, n=8)  # 7 free cores, torch's default is 2
+    assert free_cores() == pytest.approx(7, abs=0.5)
+    assert auto_threads() == 2
+    assert auto_threads(default=4) == 4
+
+
+def test_auto_threads_counts_only_the_cpus_of_the_affinity_mask(
+    monkeypatch, cpus, default_two_threads
+):
+    cpus(busy={0, 1}, n=4)  # cpus 2 and 3 idle, but this process may use only 0 and 1
+    monkeypatch.setattr(_parallel, "_affinity", lambda: [0, 1])
+    assert free_cores() == pytest.approx(0, abs=0.3)
+    assert auto_threads() == 1
+
+
+def test_usable_cpus_capped_by_the_cgroup_quota(monkeypatch, cpus):
+    cpus(n=4)
+    assert _parallel.usable_cpus() == 4
+    monkeypatch.setattr(_parallel, "_CGROUP_CPU_LIMIT", 1.5)  # docker --cpus=1.5
+    assert _parallel.usable_cpus() == 2
+    assert free_cores() <= 2
+
+
+def test_limit_torch_threads_auto_restores_after_error(cpus, default_two_threads):
+    cpus(busy={0})
+    with pytest.raises(RuntimeError, match="boom"):
+        with limit_torch_threads():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2
+
+
+def test_free_cores_on_this_machine_is_a_count_of_its_cores(monkeypatch):
+    monkeypatch.setattr(_parallel, "_last_reading", None)
+    monkeypatch.setattr(_parallel, "_last_free", None)
+    n_usable = _parallel.usable_cpus()
+    assert 1 <= n_usable <= (os.cpu_count() or 1)
+    free = free_cores()
+    if free is not None:  # None only without /proc/stat and load average
+        assert 0 <= free <= n_usable
+        assert 1 <= auto_threads(default=n_usable) <= n_usable
+
+
+def test_free_cores_is_cached_and_cheap_after_the_first_probe(monkeypatch, cpus):
+    state = cpus(busy={0})
+    first = free_cores()
+    assert state["reads"] == 2  # a fresh window: read, sleep, read
+    assert free_cores() == first
+    assert state["reads"] == 2  # within the window: the previous answer
+    # Later (but within PROBE_MAX_AGE_S): compared with the previous reading, no sleep.
+    wall, own, ticks = _parallel._last_reading
+    shift = round(0.2 * _parallel._TICKS_PER_S)  # the idle ticks of 0.2 s
+    earlier = {c: t - (0 if c in state["busy"] else shift) for c, t in ticks.items()}
+    monkeypatch.setattr(_parallel, "_last_reading", (wall - 0.2, own, earlier))
+
+    def no_sleep(seconds):
+        raise AssertionError("free_cores slept with a recent reading at hand")
+
+    monkeypatch.setattr(_parallel.time, "sleep", no_sleep)
+    assert free_cores() == pytest.approx(1, abs=0.3)
+    assert state["reads"] == 3
+
+
+def test_free_cores_watches_afresh_when_the_last_reading_is_old(monkeypatch, cpus):
+    state = cpus(busy={0})
+    free_cores()
+    wall, own, ticks = _parallel._last_reading
+    old = wall - 2 * _parallel.PROBE_MAX_AGE_S
+    state["busy"] = set()  # the co-tenant has gone: an average since then would mislead
+    monkeypatch.setattr(_parallel, "_last_reading", (old, own, {0: 0, 1: 0}))
+    assert free_cores() == pytest.approx(2, abs=0.3)
+    assert state["reads"] == 4
+
+
+def test_free_cores_falls_back_to_the_load_average(monkeypatch, cpus):
+    cpus(n=4)
+    monkeypatch.setattr(_parallel, "_proc_stat_idle_ticks", lambda: None)
+    monkeypatch.setattr(_parallel.os, "getloadavg", lambda: (2.0, 1.0, 1.0), raising=False)
+    assert free_cores() == pytest.approx(3.0)  # 4 CPUs, one busy beyond this process
+    monkeypatch.delattr(_parallel.os, "getloadavg", raising=False)
+    assert free_cores() is None
+    assert auto_threads(default=2) is None
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [({"OMP_NUM_THREADS": "3"}, {3}), ({"OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "2"}, {2})],
+)
+def test_counts_torch_picks_follow_its_environment_variables(monkeypatch, env, expected):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert _parallel._counts_torch_picks() == expected
+
+
+def test_counts_torch_picks_without_variables_include_the_cpu_count(monkeypatch):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    counts = _parallel._counts_torch_picks()
+    assert os.cpu_count() in counts
+    assert all(1 <= n <= os.cpu_count() for n in counts)
+
+
+def test_torch_threads_target_unknown_default_leaves_torch_alone(monkeypatch, cpus):
+    # The count at import was none torch picks itself: the user set it before importing us.
+    cpus(busy={0})
+    monkeypatch.setattr(_parallel, "_TORCH_DEFAULT_THREADS", None)
+    assert torch_threads_target() is None
 
 
 @pytest.mark.parametrize("value, expected", [("1", 1), (" 3 ", 3)])
@@ -145,14 +315,23 @@ def test_in_parallel_worker_true_in_joblib_workers(backend):
     ]
 
 
-def test_limit_torch_threads_one_thread_in_joblib_threads(monkeypatch, two_torch_threads):
+def test_limit_torch_threads_one_thread_in_joblib_threads(cpus, default_two_threads):
     # Threads share the process: without the limit each would run on both cores.
-    monkeypatch.delenv(NUM_THREADS_ENV, raising=False)
+    cpus()  # quiet: auto would say 2
     seen = joblib.Parallel(n_jobs=2, backend="threading")(
         joblib.delayed(_threads_outside_and_inside)() for _ in range(4)
     )
     assert [inside for _, inside in seen] == [1, 1, 1, 1]
     assert torch.get_num_threads() == 2
+
+
+def test_limit_torch_threads_users_count_wins_in_joblib_threads(cpus, two_torch_threads):
+    # Threads start with the count the user set for the process, and keep it.
+    cpus()
+    seen = joblib.Parallel(n_jobs=2, backend="threading")(
+        joblib.delayed(_threads_outside_and_inside)() for _ in range(2)
+    )
+    assert seen == [(2, 2), (2, 2)]
 
 
 def test_limit_torch_threads_env_wins_in_workers(monkeypatch, two_torch_threads):
@@ -223,9 +402,9 @@ def test_limit_torch_threads_one_thread_in_loky_workers_given_more(monkeypatch):
     ids=["loky-2-threads-each", "threading"],
 )
 def test_grid_search_fits_on_one_thread_whatever_the_backend_gives(
-    monkeypatch, two_torch_threads, backend, options
+    cpus, default_two_threads, backend, options
 ):
-    monkeypatch.delenv(NUM_THREADS_ENV, raising=False)
+    cpus()
     X, y = tiny_data()
     with joblib.parallel_backend(backend, **options):
         search = tiny_search(n_jobs=2).fit(X, y)
