@@ -169,7 +169,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         warning.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. With an
-        int, two fits on the CPU give bit-identical predictions.
+        int, two fits on the CPU on the same number of torch threads give bit-identical
+        predictions (the automatic thread count follows the machine's load: set
+        ``SKSEQATTN_NUM_THREADS`` to fix it).
     verbose : int, default=0
         What ``fit`` prints to standard output.
 
