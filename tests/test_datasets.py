@@ -9,6 +9,7 @@ variable ``SKSEQATTN_DATA`` names a folder that holds ``names/``.
 import collections
 import hashlib
 import os
+import socket
 import string
 import urllib.request
 import warnings
@@ -326,6 +327,43 @@ def test_fetch_surnames_offline_error_gives_advice(home, monkeypatch):
     assert isinstance(excinfo.value.__cause__, URLError)
     assert opener.calls == 3
     assert _leftovers(home) == ["surnames"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known")),
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+    ],
+    ids=["URLError(gaierror)", "gaierror"],
+)
+def test_fetch_surnames_dns_failure_fails_fast(home, monkeypatch, error):
+    # A host that does not resolve means no network: one attempt, no back-off, clear advice.
+    opener = _CountingUrlopen(error)
+    monkeypatch.setattr(_surnames, "urlopen", opener)
+    sleeps = []
+    monkeypatch.setattr(_surnames.time, "sleep", sleeps.append)
+    with pytest.raises(OSError, match=r"after 1 attempt\(s\)") as excinfo:
+        fetch_surnames(data_home=home, n_retries=5, delay=30.0)
+    assert opener.calls == 1
+    assert sleeps == []
+    message = str(excinfo.value)
+    assert "did not resolve" in message and "not retried" in message
+    assert "download.pytorch.org" in message and "SKSEQATTN_DATA" in message
+    assert excinfo.value.__cause__ is error
+    assert _leftovers(home) == ["surnames"]
+
+
+def test_fetch_surnames_retries_other_network_errors(home, monkeypatch):
+    opener = _CountingUrlopen(URLError(ConnectionRefusedError(111, "Connection refused")))
+    monkeypatch.setattr(_surnames, "urlopen", opener)
+    sleeps = []
+    monkeypatch.setattr(_surnames.time, "sleep", sleeps.append)
+    with pytest.raises(OSError, match=r"after 3 attempt\(s\)") as excinfo:
+        fetch_surnames(data_home=home, n_retries=2, delay=0.5)
+    assert opener.calls == 3
+    assert sleeps == [0.5, 0.5]
+    assert "did not resolve" not in str(excinfo.value)
 
 
 def test_fetch_surnames_http_client_error_is_not_retried(home, monkeypatch):

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import time
 import warnings
@@ -11,6 +12,7 @@ from http.client import HTTPException
 from numbers import Integral, Real
 from pathlib import Path
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import numpy as np
@@ -186,7 +188,9 @@ def fetch_surnames(
         If True, return ``(data, target)`` instead of a Bunch.
 
     n_retries : int, default=3
-        Number of retries when the download fails with a network error.
+        Number of retries when the download fails with a network error. A host name that
+        does not resolve (the machine is offline) and an HTTP 4xx error are not retried:
+        the error is raised at once.
 
     delay : float, default=1.0
         Seconds to wait between download attempts.
@@ -392,6 +396,21 @@ def _checksum_problems(contents, *, user_folder=False):
 # --------------------------------------------------------------------------- downloading
 
 
+_NETWORK_ERRORS = (URLError, TimeoutError, ConnectionError, HTTPException, socket.gaierror)
+
+
+def _is_dns_failure(exc):
+    """Whether `exc` says the host name did not resolve (no network, or no DNS)."""
+    return isinstance(exc, socket.gaierror) or (
+        isinstance(exc, URLError) and isinstance(exc.reason, socket.gaierror)
+    )
+
+
+def _is_final(exc):
+    """Whether a failed download attempt is not worth retrying: an HTTP 4xx or a DNS failure."""
+    return (isinstance(exc, HTTPError) and exc.code < 500) or _is_dns_failure(exc)
+
+
 def _download(url, path, *, n_retries, delay):
     """Download `url` to `path` through a temporary file in the same folder, then rename."""
     folder = os.path.dirname(path)
@@ -404,9 +423,9 @@ def _download(url, path, *, n_retries, delay):
                     with open(tmp_path, "wb") as f:
                         shutil.copyfileobj(response, f)
                 break
-            except (URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-                client_error = isinstance(exc, HTTPError) and exc.code < 500
-                if client_error or attempt == n_retries:  # retrying a 404 cannot help
+            except _NETWORK_ERRORS as exc:
+                # Retrying cannot help a 404, nor a host name that does not resolve (offline).
+                if _is_final(exc) or attempt == n_retries:
                     raise
                 time.sleep(delay)
         os.replace(tmp_path, path)
@@ -432,14 +451,21 @@ def _download_and_cache(data_home, *, n_retries, delay):
     zip_path = cache_root / "data.zip"
     try:
         _download(SURNAMES_URL, zip_path, n_retries=n_retries, delay=delay)
-    except (URLError, TimeoutError, ConnectionError, HTTPException) as exc:
+    except _NETWORK_ERRORS as exc:
         reason = getattr(exc, "reason", None) or exc
-        attempts = 1 if isinstance(exc, HTTPError) and exc.code < 500 else n_retries + 1
+        attempts = 1 if _is_final(exc) else n_retries + 1
+        offline = (
+            f"The host {urlsplit(SURNAMES_URL).hostname} did not resolve, so this machine "
+            "looks offline (or its DNS is blocked); the download was not retried. "
+            if _is_dns_failure(exc)
+            else ""
+        )
         raise OSError(
             f"fetch_surnames could not download the surname data from {SURNAMES_URL} "
             f"({type(exc).__name__}: {reason}) after {attempts} attempt(s), and found "
-            f"no copy in {Path(data_home) / _LOCAL_DIR} nor in {cache}. If this machine is "
-            f"offline or behind a firewall, fetch the file on another one. {_advice(data_home)}"
+            f"no copy in {Path(data_home) / _LOCAL_DIR} nor in {cache}. {offline}If this "
+            "machine is offline or behind a firewall, fetch the file on another one. "
+            f"{_advice(data_home)}"
         ) from exc
 
     try:
