@@ -13,9 +13,10 @@ stratified subsample of 5,000 surnames, on the same folds. The folds are fitted 
 worker processes (``n_jobs=-1``; each worker trains on one torch thread). About a minute and
 a half on two CPU cores. ``SKSEQATTN_EXAMPLES_TINY=1`` shrinks data and model to a smoke test.
 
-Run from the repository root::
+Run from the repository root (the data comes with skseqattn; ``SKSEQATTN_DATA=folder``
+reads ``folder/names/*.txt`` instead)::
 
-    SKSEQATTN_DATA=../shared/data python examples/cross_validation.py
+    python examples/cross_validation.py
 """
 
 import os
@@ -30,9 +31,10 @@ from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+from skseqattn.datasets import fetch_surnames, load_surnames
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
+DATA_HOME = os.environ.get("SKSEQATTN_DATA")  # a folder with your own names/*.txt
 N_SAMPLES = 5000
 
 # Models this small train fastest on one CPU thread per process (the parallel workers get
@@ -41,8 +43,8 @@ torch.set_num_threads(1)
 
 
 def main():
-    try:
-        X, y = fetch_surnames(return_X_y=True)
+    try:  # the copy bundled with skseqattn, or the names/ folder in $SKSEQATTN_DATA if set
+        X, y = fetch_surnames(return_X_y=True) if DATA_HOME else load_surnames(return_X_y=True)
     except OSError as exc:
         sys.exit(f"cross_validation: could not load the surname data.\n{exc}")
     if TINY:  # the first 30 names of each language

@@ -8,12 +8,14 @@ torch thread, as in the workers by default).
 
 Run from the repository root, on a local cluster of two worker processes::
 
-    SKSEQATTN_DATA=../shared/data python examples/dask_grid_search.py
+    python examples/dask_grid_search.py
 
 or on an existing cluster (every worker needs skseqattn installed; the data travel from this
 process)::
 
-    SKSEQATTN_DATA=../shared/data python examples/dask_grid_search.py tcp://scheduler:8786
+    python examples/dask_grid_search.py tcp://scheduler:8786
+
+The data comes with skseqattn; ``SKSEQATTN_DATA=folder`` reads ``folder/names/*.txt`` instead.
 
 Needs the ``distributed`` extra: ``pip install skseqattn[distributed]``. About a minute on
 two CPU cores. ``SKSEQATTN_EXAMPLES_TINY=1`` shrinks data and model to a smoke test.
@@ -31,9 +33,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+from skseqattn.datasets import fetch_surnames, load_surnames
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
+DATA_HOME = os.environ.get("SKSEQATTN_DATA")  # a folder with your own names/*.txt
 N_SEARCH = 2500
 
 # For the final refit, which runs in this process (the workers train on one thread each).
@@ -41,8 +44,8 @@ torch.set_num_threads(1)
 
 
 def main(address=None):
-    try:
-        X, y = fetch_surnames(return_X_y=True)
+    try:  # the copy bundled with skseqattn, or the names/ folder in $SKSEQATTN_DATA if set
+        X, y = fetch_surnames(return_X_y=True) if DATA_HOME else load_surnames(return_X_y=True)
     except OSError as exc:
         sys.exit(f"dask_grid_search: could not load the surname data.\n{exc}")
     if TINY:  # the first 30 names of each language

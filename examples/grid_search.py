@@ -10,9 +10,10 @@ pipeline, refitted on the whole subsample, is then scored on held-out names it h
 About a minute on two CPU cores. On a Dask cluster the same search runs unchanged
 inside ``with joblib.parallel_backend("dask"):`` (see examples/dask_grid_search.py).
 
-Run from the repository root::
+Run from the repository root (the data comes with skseqattn; ``SKSEQATTN_DATA=folder``
+reads ``folder/names/*.txt`` instead)::
 
-    SKSEQATTN_DATA=../shared/data python examples/grid_search.py
+    python examples/grid_search.py
 
 ``SKSEQATTN_EXAMPLES_TINY=1`` shrinks data and model to a smoke test.
 """
@@ -28,9 +29,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+from skseqattn.datasets import fetch_surnames, load_surnames
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
+DATA_HOME = os.environ.get("SKSEQATTN_DATA")  # a folder with your own names/*.txt
 N_SEARCH = 2500  # names the search sees; as many again are held out for the final score
 
 # Models this small train fastest on one CPU thread per process (the workers get one
@@ -39,8 +41,8 @@ torch.set_num_threads(1)
 
 
 def main():
-    try:
-        X, y = fetch_surnames(return_X_y=True)
+    try:  # the copy bundled with skseqattn, or the names/ folder in $SKSEQATTN_DATA if set
+        X, y = fetch_surnames(return_X_y=True) if DATA_HOME else load_surnames(return_X_y=True)
     except OSError as exc:
         sys.exit(f"grid_search: could not load the surname data.\n{exc}")
     if TINY:  # the first 30 names of each language

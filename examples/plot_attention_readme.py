@@ -8,9 +8,10 @@ Run (from the repository root)::
 
     python examples/plot_attention_readme.py /path/to/data_home
 
-where ``/path/to/data_home`` holds ``names/<Language>.txt``. Without the argument the
-folder comes from the environment variable ``SKSEQATTN_DATA`` (else ``~/skseqattn_data``),
-and :func:`~skseqattn.datasets.fetch_surnames` downloads the data if it is not there.
+where ``/path/to/data_home`` holds ``names/<Language>.txt``, read by
+:func:`~skseqattn.datasets.fetch_surnames`. Without the argument the folder comes from the
+environment variable ``SKSEQATTN_DATA``; without either, the script reads the copy bundled
+with skseqattn (:func:`~skseqattn.datasets.load_surnames`), the same data.
 Options: ``--out`` (where to write the PNG), ``--epochs``, ``--device`` and ``--seed``.
 """
 
@@ -29,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+from skseqattn.datasets import fetch_surnames, load_surnames
 from skseqattn.plotting import AttentionDisplay
 
 # One surname per language, kept out of the training data so that the figure shows
@@ -56,7 +57,7 @@ def main(argv=None):
         "data_home",
         nargs="?",
         default=os.environ.get("SKSEQATTN_DATA"),
-        help="folder holding names/*.txt (default: $SKSEQATTN_DATA)",
+        help="folder holding names/*.txt (default: $SKSEQATTN_DATA, else the bundled copy)",
     )
     parser.add_argument("--out", default=str(REPO / "docs" / "images" / "attention_surnames.png"))
     parser.add_argument("--epochs", type=int, default=20)
@@ -64,7 +65,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    data = fetch_surnames(data_home=args.data_home)
+    data = fetch_surnames(data_home=args.data_home) if args.data_home else load_surnames()
     names = np.asarray(data.data, dtype=object)
     languages = np.asarray(data.target, dtype=object)
     held_out = np.isin(names, list(SHOWCASE))

@@ -7,12 +7,13 @@ regression. It then shows which characters the attention looked at for a few hel
 
 Run from the repository root::
 
-    python examples/quickstart.py                                # downloads the data once
+    python examples/quickstart.py                                # the data bundled, offline
     SKSEQATTN_DATA=../shared/data python examples/quickstart.py  # or read a local names/
 
-The data (about 18,000 names, 1 MB) is downloaded on first use and cached in the data home
-(``SKSEQATTN_DATA``, else ``~/skseqattn_data``); a folder ``names/`` placed there by hand is
-read instead. With neither, offline, the script stops with the loader's advice.
+The data (about 18,000 names) comes with skseqattn: ``load_surnames`` reads it, with no
+network and no data folder. With ``SKSEQATTN_DATA`` set, ``fetch_surnames`` reads the folder
+``names/`` there instead, or downloads the same data once and caches it there; if it can do
+neither, the script stops with the loader's advice.
 
 Expect accuracy around 0.8 for both models: some names occur under several languages
 (English, Scottish, Irish), so no model can get them all right. Russian is half of the data,
@@ -33,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+from skseqattn.datasets import fetch_surnames, load_surnames
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
 N_EXPLAINED = 8
@@ -43,10 +44,12 @@ N_EXPLAINED = 8
 torch.set_num_threads(1)
 
 
-def load_surnames():
+def load_data():
     """The surnames and their languages, or exit with the loader's advice."""
     try:
-        return fetch_surnames(return_X_y=True)
+        if os.environ.get("SKSEQATTN_DATA"):  # a folder with your own names/*.txt
+            return fetch_surnames(return_X_y=True)
+        return load_surnames(return_X_y=True)  # the copy bundled with skseqattn
     except OSError as exc:
         # No copy found and no download possible: the message says where the loader looked
         # and how to provide a copy by hand (or through SKSEQATTN_DATA).
@@ -82,7 +85,7 @@ def explain(model, names, true_labels):
 
 
 def main():
-    X, y = load_surnames()
+    X, y = load_data()
     if TINY:  # the first 30 names of each language
         keep = np.concatenate([np.flatnonzero(y == language)[:30] for language in np.unique(y)])
         X, y = [X[i] for i in keep], y[keep]

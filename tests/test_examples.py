@@ -2,9 +2,11 @@
 
 ``SKSEQATTN_EXAMPLES_TINY=1`` makes every example shrink its data, model and epochs. The
 surname examples read a made-up ``names/`` folder of four languages written to a temporary
-data home (``SKSEQATTN_DATA``), so no test needs the real data or the network. The examples
-run in this process (``runpy``), which spares a Python start and reuses joblib's workers;
-the one about a missing data set runs in a subprocess to see its exit status and stderr.
+data home (``SKSEQATTN_DATA``), so no test needs the network; one runs the quickstart as a
+user would, without ``SKSEQATTN_DATA``, on the copy of the data bundled with the package. The
+examples run in this process (``runpy``), which spares a Python start and reuses joblib's
+workers; the one about a missing data set runs in a subprocess to see its exit status and
+stderr.
 """
 
 import os
@@ -19,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 LANGUAGES = {  # a toy data set: the ending gives the language away
     "Ovian": ("ov", "ova", "enko"),
     "Akian": ("aki", "moto", "yama"),
@@ -103,6 +106,27 @@ def test_quickstart_compares_with_tfidf_and_explains(data_home, monkeypatch, cap
         assert weights == sorted(weights, reverse=True) and 0 < sum(weights) <= 1.02
 
 
+def test_quickstart_reads_the_bundled_data_offline(tmp_path, monkeypatch, capsys):
+    # README command 1 on a machine with no network and no data folder: the data must come
+    # from the copy inside the package, and nothing may be downloaded or written to HOME.
+    from skseqattn.datasets import _surnames
+
+    monkeypatch.delenv("SKSEQATTN_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(_surnames, "urlopen", _no_download)
+    out = run_example("quickstart.py", monkeypatch, capsys)
+    assert "540 surnames, 18 languages" in out  # 30 of each of the 18 languages
+    for model in ["TF-IDF + logistic", "BiLSTM + attention"]:
+        match = re.search(rf"^{re.escape(model)}\s+{NUMBER}\s+{NUMBER}", out, re.M)
+        assert match and 0 <= float(match.group(1)) <= 1, f"no score line for {model}"
+    assert re.search(r"^Vietnamese\s+6\s", out, re.M)  # the report covers all 18
+    assert list(tmp_path.iterdir()) == []
+
+
+def _no_download(url, *args, **kwargs):
+    raise AssertionError(f"the example tried to download {url}")
+
+
 def _refused_port():
     """A local TCP port that refuses connections (bound, not listening), and its socket."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -115,6 +139,9 @@ def test_quickstart_without_data_exits_with_the_loaders_advice(tmp_path):
     # proxy that refuses connections): the script must stop with the loader's advice.
     sock, port = _refused_port()
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "all_proxy")}
+    # This checkout's package, as in the tests that run in this process (an installed
+    # skseqattn elsewhere, e.g. an editable install of another worktree, must not win).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(
         SKSEQATTN_DATA=str(tmp_path / "empty"),
         SKSEQATTN_EXAMPLES_TINY="1",

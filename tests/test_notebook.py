@@ -2,11 +2,12 @@
 
 The notebook reads its settings from environment variables: ``SKSEQATTN_NOTEBOOK_TINY=1``
 trains a tiny model, and ``SKSEQATTN_DATA`` points it at a folder of surname files. The tests
-give it either a small fake surname folder or an empty one, in which case the notebook falls
-back to a synthetic data set; they never read real data.
+give it a small fake surname folder, an empty one (the notebook then falls back to a
+synthetic data set), or none, when it reads the surnames bundled with skseqattn.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,14 @@ def _run_notebook(monkeypatch, data_home):
     from jupyter_client.kernelspec import NoSuchKernel
 
     monkeypatch.setenv("SKSEQATTN_NOTEBOOK_TINY", "1")
-    monkeypatch.setenv("SKSEQATTN_DATA", str(data_home))
+    if data_home is None:  # the surnames bundled with skseqattn
+        monkeypatch.delenv("SKSEQATTN_DATA", raising=False)
+    else:
+        monkeypatch.setenv("SKSEQATTN_DATA", str(data_home))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny model; no thread contention
+    # The kernel imports this checkout's package, as the tests do (not another installed one).
+    pythonpath = [str(NOTEBOOK.parents[1]), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, pythonpath)))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
@@ -78,6 +85,12 @@ def test_notebook_runs_on_surname_files(tmp_path, monkeypatch):
     notebook = _run_notebook(monkeypatch, tmp_path)
     text = _check_outputs(notebook)
     assert f"surnames from {tmp_path}" in text
+
+
+def test_notebook_runs_on_the_bundled_surnames(monkeypatch):
+    notebook = _run_notebook(monkeypatch, None)
+    text = _check_outputs(notebook)
+    assert "300 sequences of 3 classes (surnames bundled with skseqattn)" in text
 
 
 def test_notebook_falls_back_to_synthetic_data(tmp_path, monkeypatch):
