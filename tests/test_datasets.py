@@ -337,6 +337,15 @@ def test_fetch_surnames_offline_error_gives_advice(home, monkeypatch):
     assert _leftovers(home) == ["surnames"]
 
 
+def _failing_download(monkeypatch, error):
+    """Make every download attempt raise `error`; return the opener and the list of sleeps."""
+    opener = _CountingUrlopen(error)
+    monkeypatch.setattr(_surnames, "urlopen", opener)
+    sleeps = []
+    monkeypatch.setattr(_surnames.time, "sleep", sleeps.append)
+    return opener, sleeps
+
+
 @pytest.mark.parametrize(
     "error",
     [
@@ -347,10 +356,7 @@ def test_fetch_surnames_offline_error_gives_advice(home, monkeypatch):
 )
 def test_fetch_surnames_dns_failure_fails_fast(home, monkeypatch, error):
     # A host that does not resolve means no network: one attempt, no back-off, clear advice.
-    opener = _CountingUrlopen(error)
-    monkeypatch.setattr(_surnames, "urlopen", opener)
-    sleeps = []
-    monkeypatch.setattr(_surnames.time, "sleep", sleeps.append)
+    opener, sleeps = _failing_download(monkeypatch, error)
     with pytest.raises(OSError, match=r"after 1 attempt\(s\)") as excinfo:
         fetch_surnames(data_home=home, n_retries=5, delay=30.0)
     assert opener.calls == 1
@@ -358,15 +364,14 @@ def test_fetch_surnames_dns_failure_fails_fast(home, monkeypatch, error):
     message = str(excinfo.value)
     assert "did not resolve" in message and "not retried" in message
     assert "download.pytorch.org" in message and "SKSEQATTN_DATA" in message
+    assert "load_surnames()" in message  # the offline alternative
     assert excinfo.value.__cause__ is error
     assert _leftovers(home) == ["surnames"]
 
 
 def test_fetch_surnames_retries_other_network_errors(home, monkeypatch):
-    opener = _CountingUrlopen(URLError(ConnectionRefusedError(111, "Connection refused")))
-    monkeypatch.setattr(_surnames, "urlopen", opener)
-    sleeps = []
-    monkeypatch.setattr(_surnames.time, "sleep", sleeps.append)
+    refused = URLError(ConnectionRefusedError(111, "Connection refused"))
+    opener, sleeps = _failing_download(monkeypatch, refused)
     with pytest.raises(OSError, match=r"after 3 attempt\(s\)") as excinfo:
         fetch_surnames(data_home=home, n_retries=2, delay=0.5)
     assert opener.calls == 3
@@ -617,8 +622,9 @@ def test_bundled_surnames_are_package_data():
     assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)
 
 
-def test_load_surnames_reference_figures():
-    surnames = load_surnames()
+def _check_reference_figures(load):
+    """The documented figures of the reference copy, as `load(**kwargs)` returns it."""
+    surnames = load()
     assert len(surnames.target_names) == 18
     assert len(surnames.data) == 18013
     counts = collections.Counter(surnames.target.tolist())
@@ -626,14 +632,20 @@ def test_load_surnames_reference_figures():
     assert counts["Vietnamese"] == 71 and counts["English"] == 3668
     assert "18 files, 20,074 lines" in surnames.DESCR
     assert "Dropped 0 empty and 24 junk lines" in surnames.DESCR
+
+    X, _ = load(deduplicate=False, return_X_y=True)
+    assert len(X) == 20050
+    unambiguous = load(drop_ambiguous=True)
+    assert len(unambiguous.data) == 16982
+    assert "Dropped the 469 names" in unambiguous.DESCR
+    assert collections.Counter(unambiguous.target.tolist())["Scottish"] == 1
+    return surnames
+
+
+def test_load_surnames_reference_figures():
+    surnames = _check_reference_figures(load_surnames)
     assert "the copy bundled with skseqattn" in surnames.DESCR
     assert "No licence is stated for the data itself" in surnames.DESCR
-
-    X, _ = load_surnames(deduplicate=False, return_X_y=True)
-    assert len(X) == 20050
-    unambiguous = load_surnames(drop_ambiguous=True)
-    assert len(unambiguous.data) == 16982
-    assert collections.Counter(unambiguous.target.tolist())["Scottish"] == 1
 
 
 def test_load_surnames_equals_fetch_surnames_on_the_reference_copy(home, monkeypatch):
@@ -661,23 +673,12 @@ _REAL_HOME = os.environ.get("SKSEQATTN_DATA")
     reason="set SKSEQATTN_DATA to a folder holding the real names/ to check its figures",
 )
 def test_fetch_surnames_reference_figures():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the copy must match the checksum table
-        surnames = fetch_surnames(data_home=_REAL_HOME, download_if_missing=False)
-    assert len(surnames.target_names) == 18
-    assert len(surnames.data) == 18013
-    counts = collections.Counter(surnames.target.tolist())
-    assert counts["Russian"] == 9340 and counts["Arabic"] == 108
-    assert counts["Vietnamese"] == 71 and counts["English"] == 3668
-    assert "18 files, 20,074 lines" in surnames.DESCR
-    assert "Dropped 0 empty and 24 junk lines" in surnames.DESCR
+    def load(**kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the copy must match the checksum table
+            return fetch_surnames(data_home=_REAL_HOME, download_if_missing=False, **kwargs)
 
-    X, _ = fetch_surnames(data_home=_REAL_HOME, deduplicate=False, return_X_y=True)
-    assert len(X) == 20050
-    unambiguous = fetch_surnames(data_home=_REAL_HOME, drop_ambiguous=True)
-    assert len(unambiguous.data) == 16982
-    assert "Dropped the 469 names" in unambiguous.DESCR
-    assert collections.Counter(unambiguous.target.tolist())["Scottish"] == 1
+    surnames = _check_reference_figures(load)
     assert surnames.data == load_surnames().data  # the bundled copy is this data
 
 

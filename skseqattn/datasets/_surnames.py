@@ -370,8 +370,7 @@ def load_surnames(*, return_X_y=False, as_frame=False, deduplicate=True, drop_am
         ``target_names`` and ``DESCR``, as described in :func:`fetch_surnames`.
 
     (data, target) : tuple if ``return_X_y`` is True
-        The surnames (list of str, or Series) and their languages (ndarray of str, or
-        Series).
+        The surnames and their languages, as in :func:`fetch_surnames`.
 
     Raises
     ------
