@@ -1,24 +1,20 @@
-"""Tests for skseqattn.datasets: the surname loaders and the synthetic task generators.
+"""Tests for skseqattn.datasets: the surname loader and the synthetic task generators.
 
-No test needs the network or a folder of the real data: they build tiny folders, zips and
-bundles in ``tmp_path`` and point the loaders at them through a ``file://`` URL, a bundle path
-and a matching checksum table. The real data is the copy bundled with the package, which
-``load_surnames`` reads; one more test checks a real ``names/`` folder, and runs only when
-the environment variable ``SKSEQATTN_DATA`` names a folder that holds one.
+No test needs the network or a copy of the real data: they build tiny folders and zips in
+``tmp_path`` and point the loader at them through a ``file://`` URL and a matching checksum
+table. One test checks the figures of the real data; it runs only when the environment
+variable ``SKSEQATTN_DATA`` names a folder that holds ``names/``.
 """
 
 import collections
-import fnmatch
 import hashlib
 import os
 import socket
 import string
 import sys
-import tarfile
 import urllib.request
 import warnings
 import zipfile
-from pathlib import Path
 from urllib.error import HTTPError, URLError
 
 import numpy as np
@@ -31,7 +27,6 @@ from skseqattn.datasets import (
     clear_data_home,
     fetch_surnames,
     get_data_home,
-    load_surnames,
     make_dna_windows,
     make_domain_names,
     make_first_names,
@@ -263,6 +258,7 @@ def test_fetch_surnames_descr_cites_tutorial(home, remote):
     [
         ({"deduplicate": "yes"}, "expected deduplicate to be a bool, got str"),
         ({"return_X_y": 1}, "expected return_X_y to be a bool, got int"),
+        ({"as_frame": None}, "expected as_frame to be a bool, got NoneType"),
         ({"n_retries": -1}, "expected n_retries to be an int >= 0"),
         ({"delay": -1.0}, "expected delay to be a number of seconds >= 0"),
     ],
@@ -364,7 +360,6 @@ def test_fetch_surnames_dns_failure_fails_fast(home, monkeypatch, error):
     message = str(excinfo.value)
     assert "did not resolve" in message and "not retried" in message
     assert "download.pytorch.org" in message and "SKSEQATTN_DATA" in message
-    assert "load_surnames()" in message  # the offline alternative
     assert excinfo.value.__cause__ is error
     assert _leftovers(home) == ["surnames"]
 
@@ -429,73 +424,19 @@ def test_fetch_surnames_local_folder_wins_over_cache(home, remote):
     assert fetch_surnames(data_home=home).data == ["Etxeberria"]
 
 
-# --------------------------------------------------------------------------- load_surnames
+# --------------------------------------------------------------------------- as_frame
 
 
-@pytest.fixture
-def bundle(tmp_path, monkeypatch):
-    """A bundle of TINY_FILES that load_surnames reads, with a matching checksum table."""
-    monkeypatch.setattr(_surnames, "SURNAMES_SHA256", _sha256_table(TINY_FILES))
-    contents = {name: text.encode("utf-8") for name, text in TINY_FILES.items()}
-    path = _surnames._write_bundle(contents, tmp_path / "bundle" / "surnames.tar.gz")
-    monkeypatch.setattr(_surnames, "SURNAMES_BUNDLE", path)
-    return path
+def test_fetch_surnames_bunch_has_no_frame_by_default(home, remote):
+    surnames = fetch_surnames(data_home=home)
+    assert sorted(surnames) == ["DESCR", "data", "frame", "target", "target_names"]
+    assert surnames.frame is None
+    assert surnames.data == TINY_NAMES and surnames.target.dtype.kind == "U"
 
 
-def _without_origin(descr):
-    """DESCR less its one line that says where the copy was read from."""
-    return "\n".join(line for line in descr.splitlines() if not line.startswith("- Read from "))
-
-
-@pytest.mark.parametrize("drop_ambiguous", [False, True])
-@pytest.mark.parametrize("deduplicate", [True, False])
-def test_load_surnames_matches_fetch_surnames(home, bundle, deduplicate, drop_ambiguous):
-    _write_folder(home / "names", TINY_FILES)  # the same files, as a folder fetch_surnames reads
-    kwargs = {"deduplicate": deduplicate, "drop_ambiguous": drop_ambiguous}
-    loaded = load_surnames(**kwargs)
-    fetched = fetch_surnames(data_home=home, download_if_missing=False, **kwargs)
-    assert (
-        sorted(loaded)
-        == sorted(fetched)
-        == [
-            "DESCR",
-            "data",
-            "frame",
-            "target",
-            "target_names",
-        ]
-    )
-    assert loaded.data == fetched.data
-    assert loaded.frame is None and fetched.frame is None
-    np.testing.assert_array_equal(loaded.target, fetched.target)
-    np.testing.assert_array_equal(loaded.target_names, fetched.target_names)
-    assert loaded.target.dtype == fetched.target.dtype and loaded.target.dtype.kind == "U"
-    assert _without_origin(loaded.DESCR) == _without_origin(fetched.DESCR)
-    assert f"- Read from {bundle} (the copy bundled with skseqattn)" in loaded.DESCR
-    if deduplicate and not drop_ambiguous:
-        assert loaded.data == TINY_NAMES and loaded.target.tolist() == TINY_TARGET
-    assert (
-        len(loaded.data)
-        == {
-            (True, False): 10,
-            (False, False): 12,
-            (True, True): 8,
-            (False, True): 10,
-        }[(deduplicate, drop_ambiguous)]
-    )
-
-
-def test_load_surnames_return_X_y_matches_bunch(bundle):
-    surnames = load_surnames()
-    X, y = load_surnames(return_X_y=True)
-    assert isinstance(X, list) and isinstance(y, np.ndarray)
-    assert X == surnames.data == TINY_NAMES
-    np.testing.assert_array_equal(y, surnames.target)
-
-
-def test_load_surnames_as_frame(home, bundle):
+def test_fetch_surnames_as_frame(home, remote):
     pd = pytest.importorskip("pandas")
-    surnames = load_surnames(as_frame=True)
+    surnames = fetch_surnames(data_home=home, as_frame=True)
     assert isinstance(surnames.data, pd.Series) and surnames.data.name == "name"
     assert isinstance(surnames.target, pd.Series) and surnames.target.name == "language"
     assert surnames.data.tolist() == TINY_NAMES
@@ -505,165 +446,20 @@ def test_load_surnames_as_frame(home, bundle):
     assert surnames.frame["name"].tolist() == TINY_NAMES
     assert surnames.target_names.tolist() == ["English", "Russian", "Scottish", "Spanish"]
 
-    X, y = load_surnames(as_frame=True, return_X_y=True)
+    X, y = fetch_surnames(data_home=home, as_frame=True, return_X_y=True)
     pd.testing.assert_series_equal(X, surnames.data)
     pd.testing.assert_series_equal(y, surnames.target)
-    _write_folder(home / "names", TINY_FILES)
-    fetched = fetch_surnames(data_home=home, as_frame=True)
-    pd.testing.assert_frame_equal(fetched.frame, surnames.frame)
 
 
-def test_load_surnames_as_frame_without_pandas_names_the_extra(bundle, monkeypatch):
+def test_fetch_surnames_as_frame_without_pandas_names_the_extra(home, remote, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"load_surnames\(as_frame=True\) needs pandas.*"):
-        load_surnames(as_frame=True)
-    assert load_surnames().data == TINY_NAMES  # without as_frame, pandas is not needed
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"deduplicate": "yes"}, "load_surnames expected deduplicate to be a bool, got str"),
-        ({"return_X_y": 1}, "load_surnames expected return_X_y to be a bool, got int"),
-        ({"as_frame": None}, "load_surnames expected as_frame to be a bool, got NoneType"),
-    ],
-)
-def test_load_surnames_validates_arguments(bundle, kwargs, match):
-    with pytest.raises(TypeError, match=match):
-        load_surnames(**kwargs)
-
-
-def test_load_surnames_missing_bundle_says_reinstall(tmp_path, monkeypatch):
-    missing = tmp_path / "nowhere" / "surnames.tar.gz"
-    monkeypatch.setattr(_surnames, "SURNAMES_BUNDLE", missing)
-    with pytest.raises(FileNotFoundError, match="no bundled copy") as excinfo:
-        load_surnames()
-    message = str(excinfo.value)
-    assert str(missing) in message
-    assert "Reinstall skseqattn" in message and "build_surnames_bundle.py" in message
-    assert "fetch_surnames()" in message
-
-
-@pytest.mark.parametrize(
-    "damage, match",
-    [
-        (lambda data: data[: len(data) // 2], "could not read the bundled copy"),  # truncated
-        (lambda data: b"<html>not a bundle</html>", "could not read the bundled copy"),
-        (lambda data: data[:-8] + b"\0" * 8, "could not read the bundled copy"),  # bad CRC
-    ],
-    ids=["truncated", "not-gzip", "bad-crc"],
-)
-def test_load_surnames_damaged_bundle_says_reinstall(bundle, damage, match):
-    bundle.write_bytes(damage(bundle.read_bytes()))
-    with pytest.raises(OSError, match=match) as excinfo:
-        load_surnames()
-    assert "the file is damaged" in str(excinfo.value)
-    assert "Reinstall skseqattn" in str(excinfo.value)
-
-
-def test_load_surnames_checks_each_file_against_its_checksum(bundle):
-    contents = {name: text.encode("utf-8") for name, text in TINY_FILES.items()}
-    contents["English.txt"] = b"Tampered\n"
-    del contents["Spanish.txt"]
-    _surnames._write_bundle(contents, bundle)
-    with pytest.raises(OSError, match="bundled copy of the surname data at .* damaged") as excinfo:
-        load_surnames()
-    message = str(excinfo.value)
-    assert "missing Spanish.txt" in message
-    assert "English.txt has SHA-256" in message and "Reinstall skseqattn" in message
-
-
-def test_build_bundle_is_reproducible_and_refuses_other_data(tmp_path, monkeypatch):
-    monkeypatch.setattr(_surnames, "SURNAMES_SHA256", _sha256_table(TINY_FILES))
-    source = _write_folder(tmp_path / "names", TINY_FILES)
-    (source / "Basque.txt").write_text("Etxeberria\n", encoding="utf-8")  # not in the table
-    first = _surnames._build_bundle(source, tmp_path / "a" / "surnames.tar.gz")
-    second = _surnames._build_bundle(source, tmp_path / "b" / "surnames.tar.gz")
-    assert first.read_bytes() == second.read_bytes()
-    with tarfile.open(first) as archive:
-        members = archive.getmembers()
-    assert [m.name for m in members] == [f"names/{name}" for name in sorted(TINY_FILES)]
-    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, 0, "", "")}
-    assert _surnames._read_bundle(first) == {
-        name: text.encode("utf-8") for name, text in TINY_FILES.items()
-    }
-
-    (source / "Russian.txt").write_text("Ivanov\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"Russian\.txt has SHA-256 .*pass the names/ folder"):
-        _surnames._build_bundle(source, tmp_path / "c" / "surnames.tar.gz")
-    assert not (tmp_path / "c" / "surnames.tar.gz").exists()
+    with pytest.raises(ImportError, match=r"fetch_surnames\(as_frame=True\) needs pandas.*"):
+        fetch_surnames(data_home=home, as_frame=True)
+    # without as_frame, pandas is not needed
+    assert fetch_surnames(data_home=home).data == TINY_NAMES
 
 
 # --------------------------------------------------------------------------- real data
-
-
-def test_bundled_surnames_match_the_reference_checksums():
-    # The file the package ships: every one of the 18 files, byte for byte the reference.
-    assert _surnames.SURNAMES_BUNDLE.is_file(), (
-        f"{_surnames.SURNAMES_BUNDLE} is missing: build it with "
-        "python tools/build_surnames_bundle.py PATH/TO/names"
-    )
-    assert _surnames.SURNAMES_BUNDLE.stat().st_size < 100_000  # compressed, about 62 kB
-    with tarfile.open(_surnames.SURNAMES_BUNDLE, "r:gz") as archive:
-        members = {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}
-    assert sorted(members) == [f"names/{name}" for name in sorted(_surnames.SURNAMES_SHA256)]
-    for name, digest in _surnames.SURNAMES_SHA256.items():
-        assert hashlib.sha256(members[f"names/{name}"]).hexdigest() == digest, name
-
-
-def test_bundled_surnames_are_package_data():
-    # A non-editable install gets the bundle only if pyproject.toml declares it.
-    tomllib = pytest.importorskip("tomllib")
-    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
-    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["setuptools"]
-    patterns = config["package-data"]["skseqattn.datasets"]
-    package = Path(_surnames.__file__).parent
-    relative = _surnames.SURNAMES_BUNDLE.relative_to(package).as_posix()
-    assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)
-
-
-def _check_reference_figures(load):
-    """The documented figures of the reference copy, as `load(**kwargs)` returns it."""
-    surnames = load()
-    assert len(surnames.target_names) == 18
-    assert len(surnames.data) == 18013
-    counts = collections.Counter(surnames.target.tolist())
-    assert counts["Russian"] == 9340 and counts["Arabic"] == 108
-    assert counts["Vietnamese"] == 71 and counts["English"] == 3668
-    assert "18 files, 20,074 lines" in surnames.DESCR
-    assert "Dropped 0 empty and 24 junk lines" in surnames.DESCR
-
-    X, _ = load(deduplicate=False, return_X_y=True)
-    assert len(X) == 20050
-    unambiguous = load(drop_ambiguous=True)
-    assert len(unambiguous.data) == 16982
-    assert "Dropped the 469 names" in unambiguous.DESCR
-    assert collections.Counter(unambiguous.target.tolist())["Scottish"] == 1
-    return surnames
-
-
-def test_load_surnames_reference_figures():
-    surnames = _check_reference_figures(load_surnames)
-    assert "the copy bundled with skseqattn" in surnames.DESCR
-    assert "No licence is stated for the data itself" in surnames.DESCR
-
-
-def test_load_surnames_equals_fetch_surnames_on_the_reference_copy(home, monkeypatch):
-    # The bundle's files as the cache of an earlier download: fetch_surnames verifies them
-    # against the real checksum table and must build the very same data set.
-    monkeypatch.setattr(_surnames, "urlopen", _CountingUrlopen(AssertionError("no download")))
-    contents = _surnames._read_bundle(_surnames.SURNAMES_BUNDLE)
-    _write_folder(home / "surnames" / "names", {})
-    for name, data in contents.items():
-        (home / "surnames" / "names" / name).write_bytes(data)
-    fetched = fetch_surnames(data_home=home, download_if_missing=False)
-    loaded = load_surnames()
-    assert "the cache of an earlier download" in fetched.DESCR
-    assert loaded.data == fetched.data
-    np.testing.assert_array_equal(loaded.target, fetched.target)
-    np.testing.assert_array_equal(loaded.target_names, fetched.target_names)
-    assert _without_origin(loaded.DESCR) == _without_origin(fetched.DESCR)
-
 
 _REAL_HOME = os.environ.get("SKSEQATTN_DATA")
 
@@ -673,13 +469,23 @@ _REAL_HOME = os.environ.get("SKSEQATTN_DATA")
     reason="set SKSEQATTN_DATA to a folder holding the real names/ to check its figures",
 )
 def test_fetch_surnames_reference_figures():
-    def load(**kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # the copy must match the checksum table
-            return fetch_surnames(data_home=_REAL_HOME, download_if_missing=False, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the copy must match the checksum table
+        surnames = fetch_surnames(data_home=_REAL_HOME, download_if_missing=False)
+    assert len(surnames.target_names) == 18
+    assert len(surnames.data) == 18013
+    counts = collections.Counter(surnames.target.tolist())
+    assert counts["Russian"] == 9340 and counts["Arabic"] == 108
+    assert counts["Vietnamese"] == 71 and counts["English"] == 3668
+    assert "18 files, 20,074 lines" in surnames.DESCR
+    assert "Dropped 0 empty and 24 junk lines" in surnames.DESCR
 
-    surnames = _check_reference_figures(load)
-    assert surnames.data == load_surnames().data  # the bundled copy is this data
+    X, _ = fetch_surnames(data_home=_REAL_HOME, deduplicate=False, return_X_y=True)
+    assert len(X) == 20050
+    unambiguous = fetch_surnames(data_home=_REAL_HOME, drop_ambiguous=True)
+    assert len(unambiguous.data) == 16982
+    assert "Dropped the 469 names" in unambiguous.DESCR
+    assert collections.Counter(unambiguous.target.tolist())["Scottish"] == 1
 
 
 # --------------------------------------------------------------------------- generators

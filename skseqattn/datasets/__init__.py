@@ -1,12 +1,11 @@
-"""Data sets: loaders for the surname collection and generators of synthetic tasks.
+"""Data sets: a loader for the surname collection and generators of synthetic tasks.
 
-``load_surnames`` reads the copy of the surname data bundled with the package (offline);
-``fetch_surnames`` reads a local copy, a cached download, or downloads and verifies the same
-data. Generators (``make_*``) draw synthetic tasks whose signal is known exactly.
+Loaders (``fetch_*``) read a local copy, a cached download, or download and verify the data;
+generators (``make_*``) draw synthetic tasks whose signal is known exactly.
 """
 
 from ._base import clear_data_home, get_data_home
-from ._surnames import fetch_surnames, load_surnames
+from ._surnames import fetch_surnames
 from ._synthetic import (
     make_dna_windows,
     make_domain_names,
@@ -21,7 +20,6 @@ __all__ = [
     "clear_data_home",
     "fetch_surnames",
     "get_data_home",
-    "load_surnames",
     "make_dna_windows",
     "make_domain_names",
     "make_first_names",

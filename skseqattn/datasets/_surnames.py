@@ -1,17 +1,13 @@
-"""Loaders for the 18-language surname collection of the PyTorch char-RNN tutorial."""
+"""Loader for the 18-language surname collection of the PyTorch char-RNN tutorial."""
 
-import gzip
 import hashlib
-import io
 import os
 import shutil
 import socket
-import tarfile
 import tempfile
 import time
 import warnings
 import zipfile
-import zlib
 from http.client import HTTPException
 from numbers import Integral, Real
 from pathlib import Path
@@ -51,14 +47,6 @@ SURNAMES_SHA256 = {
 
 The zip itself is not checked (its other contents may change); after extraction every one of
 these files must be present and match, else the download is deleted and an error raised.
-"""
-
-SURNAMES_BUNDLE = Path(__file__).resolve().parent / "data" / "surnames.tar.gz"
-"""The copy of the data that :func:`load_surnames` reads, installed with the package.
-
-A gzip'd tar of the 18 files ``names/<Language>.txt``, byte for byte as they are in
-:data:`SURNAMES_URL`; each is checked against :data:`SURNAMES_SHA256` on every load. Rebuild
-it with ``python tools/build_surnames_bundle.py PATH/TO/names``.
 """
 
 DOWNLOAD_TIMEOUT = 60.0
@@ -128,18 +116,16 @@ Samples are ordered by language file (sorted by name), then by first occurrence 
 
 **Provenance and licence:** the 18 files are those of ``data/names/`` in
 ``https://download.pytorch.org/tutorial/data.zip``, the data of the PyTorch tutorial cited
-below, unchanged: every copy the loaders read is checked against the SHA-256 sum of each file
-in that zip. The names were collected from public web pages (the junk lines above are left
-from one). No licence is stated for the data itself; it is distributed by the PyTorch project
-with its tutorials, whose repository (https://github.com/pytorch/tutorials) is under the
-BSD 3-Clause licence. Check that this suits your use before you redistribute it.
+below, unchanged: a downloaded (or cached) copy is checked against the SHA-256 sum of each
+file in that zip. The names were collected from public web pages (the junk lines above are
+left from one). No licence is stated for the data itself; it is distributed by the PyTorch
+project with its tutorials, whose repository (https://github.com/pytorch/tutorials) is under
+the BSD 3-Clause licence. Check that this suits your use before you redistribute it.
 
-**Where the data comes from:** ``load_surnames`` reads the copy bundled with skseqattn
-(``skseqattn/datasets/data/surnames.tar.gz``), so it needs neither network nor data folder.
-``fetch_surnames`` looks, in this order, for a folder ``<data_home>/names/`` that you placed
+**Where the data comes from, in this order:** a folder ``<data_home>/names/`` that you placed
 there yourself (read as is; a warning is issued when files of the reference copy are missing
 or differ from it), a copy cached by an earlier download in ``<data_home>/surnames/names/``,
-else downloads the zip, whose 18 files are checked against SHA-256 sums before they are
+else a download of the zip whose 18 files are checked against SHA-256 sums before they are
 cached. ``data_home`` defaults to the environment variable ``SKSEQATTN_DATA``, else
 ``~/skseqattn_data``.
 
@@ -254,7 +240,6 @@ def fetch_surnames(
 
     See Also
     --------
-    load_surnames : The same data from the copy bundled with skseqattn, offline.
     get_data_home : Where the data is looked for and kept.
     clear_data_home : Remove the cached download.
 
@@ -326,98 +311,6 @@ def fetch_surnames(
         drop_ambiguous=drop_ambiguous,
         return_X_y=return_X_y,
         as_frame=as_frame,
-        caller="fetch_surnames",
-    )
-
-
-def load_surnames(*, return_X_y=False, as_frame=False, deduplicate=True, drop_ambiguous=False):
-    """Load the surname data set (18 languages) from the copy bundled with skseqattn.
-
-    The data of :func:`fetch_surnames`, with no download and no data folder: the package
-    carries the 18 files of the reference copy, compressed (:data:`SURNAMES_BUNDLE`, about
-    60 kB), and checks each against its SHA-256 sum on every load. The Bunch is the one
-    :func:`fetch_surnames` returns for the same files, except for the line of ``DESCR`` that
-    says where this copy was read from. Read more in the description returned as ``DESCR``.
-
-    =================  ==================
-    Classes                            18
-    Samples (default)              18,013
-    Features           str, 2-20 characters
-    =================  ==================
-
-    Parameters
-    ----------
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    as_frame : bool, default=False
-        If True, `data` and `target` are pandas Series (``name`` and ``language``) and the
-        Bunch holds both in the DataFrame `frame`. Needs pandas.
-
-    deduplicate : bool, default=True
-        Keep each (name, language) pair once, at its first occurrence. Without this, the
-        2,037 repeated lines (1,892 of them in Arabic.txt) leak between train and test
-        splits.
-
-    drop_ambiguous : bool, default=False
-        Remove every name that occurs under more than one language (469 names). This
-        removes the irreducible error, but also almost all of the Scottish class.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with the attributes ``data``, ``target``, ``frame``,
-        ``target_names`` and ``DESCR``, as described in :func:`fetch_surnames`.
-
-    (data, target) : tuple if ``return_X_y`` is True
-        The surnames and their languages, as in :func:`fetch_surnames`.
-
-    Raises
-    ------
-    OSError
-        If the bundled file is missing or damaged (the installation is incomplete); the
-        message says how to reinstall, and that :func:`fetch_surnames` downloads the same
-        data.
-
-    See Also
-    --------
-    fetch_surnames : The same data, downloaded once and cached, or read from your folder.
-
-    Notes
-    -----
-    Lines are decoded as UTF-8 and stripped of surrounding whitespace; empty lines and the
-    24 junk lines "To The First Page" of Russian.txt are always dropped. The stages give
-    20,074 lines, 20,050 after junk removal, 18,013 unique (name, language) pairs, and
-    16,982 pairs once the 469 ambiguous names are dropped.
-
-    Examples
-    --------
-    >>> from skseqattn.datasets import load_surnames
-    >>> surnames = load_surnames()
-    >>> len(surnames.data), len(surnames.target_names)
-    (18013, 18)
-    >>> surnames.data[:3], surnames.target[:3].tolist()
-    (['Khoury', 'Nahas', 'Daher'], ['Arabic', 'Arabic', 'Arabic'])
-    >>> X, y = load_surnames(deduplicate=False, return_X_y=True)
-    >>> len(X)
-    20050
-    """
-    _check_flags(
-        "load_surnames",
-        return_X_y=return_X_y,
-        as_frame=as_frame,
-        deduplicate=deduplicate,
-        drop_ambiguous=drop_ambiguous,
-    )
-    return _make_bunch(
-        _read_bundle(SURNAMES_BUNDLE),
-        SURNAMES_BUNDLE,
-        "the copy bundled with skseqattn",
-        deduplicate=deduplicate,
-        drop_ambiguous=drop_ambiguous,
-        return_X_y=return_X_y,
-        as_frame=as_frame,
-        caller="load_surnames",
     )
 
 
@@ -430,10 +323,8 @@ def _check_flags(caller, **flags):
             )
 
 
-def _make_bunch(
-    contents, folder, origin, *, deduplicate, drop_ambiguous, return_X_y, as_frame, caller
-):
-    """Parse {file name: bytes} into what both loaders return (a Bunch, or X and y)."""
+def _make_bunch(contents, folder, origin, *, deduplicate, drop_ambiguous, return_X_y, as_frame):
+    """Parse {file name: bytes} into what fetch_surnames returns (a Bunch, or X and y)."""
     names, languages, stats = _parse(contents, deduplicate=deduplicate)
     if drop_ambiguous:
         names, languages, stats = _drop_ambiguous(names, languages, stats)
@@ -444,7 +335,7 @@ def _make_bunch(
     target_names = np.unique(target)
     data, frame = names, None
     if as_frame:
-        pd = _import_pandas(caller)
+        pd = _import_pandas()
         data = pd.Series(names, name="name", dtype=object)
         target = pd.Series(languages, name="language", dtype=object)
         frame = pd.concat([data, target], axis=1)
@@ -460,103 +351,15 @@ def _make_bunch(
     )
 
 
-def _import_pandas(caller):
+def _import_pandas():
     try:
         import pandas as pd
     except ImportError as exc:
         raise ImportError(
-            f"{caller}(as_frame=True) needs pandas, which is not installed; install it with "
+            "fetch_surnames(as_frame=True) needs pandas, which is not installed; install it with "
             "pip install 'skseqattn[pandas]' (or pip install pandas), or pass as_frame=False."
         ) from exc
     return pd
-
-
-# --------------------------------------------------------------------------- the bundle
-
-_BUNDLE_DIR = "names/"
-
-
-def _read_bundle(path):
-    """Read and check the bundled copy; return {file name: bytes} of the reference files."""
-    reinstall = (
-        "Reinstall skseqattn (pip install --force-reinstall --no-deps skseqattn); in a source "
-        "checkout, rebuild the file with python tools/build_surnames_bundle.py. "
-        "fetch_surnames() downloads the same data instead."
-    )
-    try:
-        # Decompress it whole, so that gzip checks its CRC and length.
-        tar_bytes = gzip.decompress(Path(path).read_bytes())
-        with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as archive:
-            contents = {}
-            for name in SURNAMES_SHA256:
-                try:
-                    member = archive.getmember(_BUNDLE_DIR + name)
-                except KeyError:
-                    continue  # reported below as missing
-                if member.isfile() and member.size <= _MAX_MEMBER_BYTES:
-                    contents[name] = archive.extractfile(member).read()
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(
-            f"load_surnames found no bundled copy of the surname data at {path}: this "
-            f"installation of skseqattn is incomplete. {reinstall}"
-        ) from exc
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise OSError(
-            f"load_surnames could not read the bundled copy of the surname data at {path} "
-            f"({type(exc).__name__}: {exc}): the file is damaged. {reinstall}"
-        ) from exc
-    problems = _checksum_problems(contents)
-    if problems:
-        raise OSError(
-            f"load_surnames found the bundled copy of the surname data at {path} damaged: "
-            f"{'; '.join(problems)}. {reinstall}"
-        )
-    return contents
-
-
-def _write_bundle(contents, path):
-    """Write {file name: bytes} to `path` as a gzip'd tar that :func:`_read_bundle` reads.
-
-    The output depends only on `contents` (sorted members, no dates, owners or file names in
-    the headers), so rebuilding from the same files gives the same bytes on one zlib.
-    """
-    tar_bytes = io.BytesIO()
-    with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-        for name in sorted(contents):
-            info = tarfile.TarInfo(_BUNDLE_DIR + name)
-            info.size, info.mode, info.mtime = len(contents[name]), 0o644, 0
-            archive.addfile(info, io.BytesIO(contents[name]))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f".{path.name}.part")
-    try:
-        with open(tmp_path, "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
-                gz.write(tar_bytes.getvalue())
-        os.replace(tmp_path, path)
-    finally:
-        _remove_quietly(tmp_path)
-    return path
-
-
-def _build_bundle(source, path=None):
-    """Build the bundled copy from a folder of the 18 reference files; return its path.
-
-    Refuses a folder that is not the reference copy (a missing file, or one whose SHA-256
-    differs), so that :func:`load_surnames` and :func:`fetch_surnames` keep returning the
-    same data. Used by ``tools/build_surnames_bundle.py``.
-    """
-    source = Path(source)
-    contents = {
-        name: (source / name).read_bytes() for name in SURNAMES_SHA256 if (source / name).is_file()
-    }
-    problems = _checksum_problems(contents)
-    if problems:
-        raise ValueError(
-            f"_build_bundle expected {source} to hold the 18 reference files of the surname "
-            f"data, but {'; '.join(problems)}; pass the names/ folder of {SURNAMES_URL}."
-        )
-    return _write_bundle(contents, SURNAMES_BUNDLE if path is None else path)
 
 
 # --------------------------------------------------------------------------- locating
@@ -618,8 +421,7 @@ def _advice(data_home):
         f"To provide a copy by hand, download {SURNAMES_URL}, unzip it and place its names/ "
         f"folder (18 files such as English.txt) so that {english} exists; or set the "
         f"environment variable {DATA_HOME_ENV} (or pass data_home=) to a folder that holds "
-        "names/. Or call load_surnames(), which reads the same data from the copy bundled "
-        "with skseqattn, with no download."
+        "names/."
     )
 
 
