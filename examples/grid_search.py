@@ -10,16 +10,17 @@ pipeline, refitted on the whole subsample, is then scored on held-out names it h
 About a minute on two CPU cores. On a Dask cluster the same search runs unchanged
 inside ``with joblib.parallel_backend("dask"):`` (see examples/dask_grid_search.py).
 
-Run from the repository root (the data comes with skseqattn; ``SKSEQATTN_DATA=folder``
-reads ``folder/names/*.txt`` instead)::
+Run from the repository root::
 
     python examples/grid_search.py
+
+The surnames are downloaded once and cached (or read from ``$SKSEQATTN_DATA/names/``); offline
+and without a copy, the script says so and runs on synthetic first names (``examples/_data.py``).
 
 ``SKSEQATTN_EXAMPLES_TINY=1`` shrinks data and model to a smoke test.
 """
 
 import os
-import sys
 import time
 
 import numpy as np
@@ -29,10 +30,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames, load_surnames
+
+from _data import load_surnames_or_synthetic  # examples/_data.py
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
-DATA_HOME = os.environ.get("SKSEQATTN_DATA")  # a folder with your own names/*.txt
 N_SEARCH = 2500  # names the search sees; as many again are held out for the final score
 
 # Models this small train fastest on one CPU thread per process (the workers get one
@@ -41,12 +42,9 @@ torch.set_num_threads(1)
 
 
 def main():
-    try:  # the copy bundled with skseqattn, or the names/ folder in $SKSEQATTN_DATA if set
-        X, y = fetch_surnames(return_X_y=True) if DATA_HOME else load_surnames(return_X_y=True)
-    except OSError as exc:
-        sys.exit(f"grid_search: could not load the surname data.\n{exc}")
-    if TINY:  # the first 30 names of each language
-        keep = np.concatenate([np.flatnonzero(y == language)[:30] for language in np.unique(y)])
+    X, y, what = load_surnames_or_synthetic()
+    if TINY:  # the first 30 names of each class
+        keep = np.concatenate([np.flatnonzero(y == label)[:30] for label in np.unique(y)])
         X, y = [X[i] for i in keep], y[keep]
     n_search = min(N_SEARCH, len(X) // 2)
     X_search, X_rest, y_search, y_rest = train_test_split(
@@ -82,7 +80,7 @@ def main():
     seconds = time.perf_counter() - start
     n_fits = len(search.cv_results_["params"]) * search.n_splits_
     print(
-        f"{n_fits} fits on {len(X_search)} surnames ({len(np.unique(y_search))} languages) "
+        f"{n_fits} fits on {len(X_search)} {what} ({len(np.unique(y_search))} classes) "
         f"and a refit, in {seconds:.0f} s\n"
     )
 
