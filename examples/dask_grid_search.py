@@ -8,12 +8,15 @@ torch thread, as in the workers by default).
 
 Run from the repository root, on a local cluster of two worker processes::
 
-    SKSEQATTN_DATA=../shared/data python examples/dask_grid_search.py
+    python examples/dask_grid_search.py
 
 or on an existing cluster (every worker needs skseqattn installed; the data travel from this
 process)::
 
-    SKSEQATTN_DATA=../shared/data python examples/dask_grid_search.py tcp://scheduler:8786
+    python examples/dask_grid_search.py tcp://scheduler:8786
+
+The surnames are downloaded once and cached (or read from ``$SKSEQATTN_DATA/names/``); offline
+and without a copy, the script says so and runs on synthetic first names (``examples/_data.py``).
 
 Needs the ``distributed`` extra: ``pip install skseqattn[distributed]``. About a minute on
 two CPU cores. ``SKSEQATTN_EXAMPLES_TINY=1`` shrinks data and model to a smoke test.
@@ -31,7 +34,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+
+from _data import load_surnames_or_synthetic  # examples/_data.py
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
 N_SEARCH = 2500
@@ -41,12 +45,9 @@ torch.set_num_threads(1)
 
 
 def main(address=None):
-    try:
-        X, y = fetch_surnames(return_X_y=True)
-    except OSError as exc:
-        sys.exit(f"dask_grid_search: could not load the surname data.\n{exc}")
-    if TINY:  # the first 30 names of each language
-        keep = np.concatenate([np.flatnonzero(y == language)[:30] for language in np.unique(y)])
+    X, y, _ = load_surnames_or_synthetic()
+    if TINY:  # the first 30 names of each class
+        keep = np.concatenate([np.flatnonzero(y == label)[:30] for label in np.unique(y)])
         X, y = [X[i] for i in keep], y[keep]
     if len(X) > N_SEARCH:
         X, _, y, _ = train_test_split(X, y, train_size=N_SEARCH, stratify=y, random_state=0)

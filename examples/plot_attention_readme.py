@@ -10,7 +10,11 @@ Run (from the repository root)::
 
 where ``/path/to/data_home`` holds ``names/<Language>.txt``. Without the argument the
 folder comes from the environment variable ``SKSEQATTN_DATA`` (else ``~/skseqattn_data``),
-and :func:`~skseqattn.datasets.fetch_surnames` downloads the data if it is not there.
+and :func:`~skseqattn.datasets.fetch_surnames` downloads the data if it is not there. Offline
+and without a copy, the script says so and trains on synthetic first names instead
+(``examples/_data.py``); it then draws held-out synthetic names, and writes
+``attention_synthetic.png`` in the current folder unless ``--out`` is given, so that the
+README's figure is never replaced by another task's.
 Options: ``--out`` (where to write the PNG), ``--epochs``, ``--device`` and ``--seed``.
 """
 
@@ -29,8 +33,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
 from skseqattn.plotting import AttentionDisplay
+
+from _data import load_surnames_or_synthetic  # examples/_data.py
 
 # One surname per language, kept out of the training data so that the figure shows
 # predictions on names the model has never seen.
@@ -58,17 +63,24 @@ def main(argv=None):
         default=os.environ.get("SKSEQATTN_DATA"),
         help="folder holding names/*.txt (default: $SKSEQATTN_DATA)",
     )
-    parser.add_argument("--out", default=str(REPO / "docs" / "images" / "attention_surnames.png"))
+    parser.add_argument(
+        "--out", help="where to write the PNG (default: the README's figure, for the surnames)"
+    )
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'auto'")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    data = fetch_surnames(data_home=args.data_home)
-    names = np.asarray(data.data, dtype=object)
-    languages = np.asarray(data.target, dtype=object)
-    held_out = np.isin(names, list(SHOWCASE))
-    X, y = names[~held_out].tolist(), languages[~held_out]
+    names, labels, what = load_surnames_or_synthetic(data_home=args.data_home)
+    names, labels = np.asarray(names, dtype=object), np.asarray(labels, dtype=object)
+    if what == "surnames":
+        showcase = SHOWCASE
+        out = args.out or REPO / "docs" / "images" / "attention_surnames.png"
+    else:  # the last ten synthetic names (drawn at random), held out likewise
+        showcase = dict(zip(names[-10:].tolist(), labels[-10:].tolist()))
+        out = args.out or "attention_synthetic.png"
+    held_out = np.isin(names, list(showcase))
+    X, y = names[~held_out].tolist(), labels[~held_out]
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.1, stratify=y, random_state=args.seed
     )
@@ -95,9 +107,9 @@ def main(argv=None):
         f"{f1_score(y_test, predicted, average='macro'):.3f}"
     )
 
-    display = AttentionDisplay.from_estimator(model, list(SHOWCASE), list(SHOWCASE.values()))
-    display.ax_.set_title("Which characters the model attends to (held-out surnames)")
-    out = Path(args.out)
+    display = AttentionDisplay.from_estimator(model, list(showcase), list(showcase.values()))
+    display.ax_.set_title(f"Which characters the model attends to (held-out {what})")
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     display.figure_.savefig(out, dpi=110)
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")

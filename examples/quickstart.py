@@ -8,11 +8,12 @@ regression. It then shows which characters the attention looked at for a few hel
 Run from the repository root::
 
     python examples/quickstart.py                                # downloads the data once
-    SKSEQATTN_DATA=../shared/data python examples/quickstart.py  # or read a local names/
+    SKSEQATTN_DATA=/path/to/data python examples/quickstart.py   # or read a local names/
 
 The data (about 18,000 names, 1 MB) is downloaded on first use and cached in the data home
 (``SKSEQATTN_DATA``, else ``~/skseqattn_data``); a folder ``names/`` placed there by hand is
-read instead. With neither, offline, the script stops with the loader's advice.
+read instead. With neither, offline, the script says so and runs on synthetic first names
+(``make_first_names``: 'F' or 'M' from the ending) instead, through ``examples/_data.py``.
 
 Expect accuracy around 0.8 for both models: some names occur under several languages
 (English, Scottish, Irish), so no model can get them all right. Russian is half of the data,
@@ -21,7 +22,6 @@ CPU cores. ``SKSEQATTN_EXAMPLES_TINY=1`` shrinks data and model to a smoke test.
 """
 
 import os
-import sys
 import time
 
 import numpy as np
@@ -33,7 +33,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
-from skseqattn.datasets import fetch_surnames
+
+from _data import load_surnames_or_synthetic  # examples/_data.py
 
 TINY = os.environ.get("SKSEQATTN_EXAMPLES_TINY", "") not in ("", "0")  # smoke-test mode
 N_EXPLAINED = 8
@@ -41,16 +42,6 @@ N_EXPLAINED = 8
 # Models this small train fastest on one CPU thread per process: on a 2-core machine an
 # epoch of this script took about 2 s on one thread and 6 to 10 s on two.
 torch.set_num_threads(1)
-
-
-def load_surnames():
-    """The surnames and their languages, or exit with the loader's advice."""
-    try:
-        return fetch_surnames(return_X_y=True)
-    except OSError as exc:
-        # No copy found and no download possible: the message says where the loader looked
-        # and how to provide a copy by hand (or through SKSEQATTN_DATA).
-        sys.exit(f"quickstart: could not load the surname data.\n{exc}")
 
 
 def shade(weights):
@@ -82,11 +73,11 @@ def explain(model, names, true_labels):
 
 
 def main():
-    X, y = load_surnames()
-    if TINY:  # the first 30 names of each language
-        keep = np.concatenate([np.flatnonzero(y == language)[:30] for language in np.unique(y)])
+    X, y, what = load_surnames_or_synthetic()
+    if TINY:  # the first 30 names of each class
+        keep = np.concatenate([np.flatnonzero(y == label)[:30] for label in np.unique(y)])
         X, y = [X[i] for i in keep], y[keep]
-    print(f"{len(X)} surnames, {len(np.unique(y))} languages")
+    print(f"{len(X)} {what}, {len(np.unique(y))} classes")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=0
     )
@@ -123,26 +114,27 @@ def main():
     print(f"(BiLSTM: {classifier.n_epochs_} epochs trained{kept})")
 
     # The classification report of both models side by side: precision, recall and F1 of
-    # each language on the held-out names.
-    languages = np.unique(y_train)
+    # each class (language) on the held-out names.
+    classes = np.unique(y_train)
     reports = {
-        label: precision_recall_fscore_support(y_test, y_pred, labels=languages, zero_division=0)
+        label: precision_recall_fscore_support(y_test, y_pred, labels=classes, zero_division=0)
         for label, y_pred in predictions.items()
     }
     print(f"\n{'':<12} {'':>7}  {'TF-IDF + logistic':^20}  {'BiLSTM + attention':^20}")
-    print(f"{'language':<12} {'support':>7}  " + "  ".join([f"{'prec':>6}{'rec':>7}{'F1':>7}"] * 2))
-    for i, language in enumerate(languages):
+    print(f"{'class':<12} {'support':>7}  " + "  ".join([f"{'prec':>6}{'rec':>7}{'F1':>7}"] * 2))
+    for i, label in enumerate(classes):
         cells = "  ".join(
             f"{report[0][i]:>6.2f}{report[1][i]:>7.2f}{report[2][i]:>7.2f}"
             for report in reports.values()
         )
-        print(f"{language:<12} {reports['BiLSTM + attention'][3][i]:>7}  {cells}")
+        print(f"{label:<12} {reports['BiLSTM + attention'][3][i]:>7}  {cells}")
 
-    # One held-out name from each of a few languages, and where the attention went.
+    # A few held-out names, taken in turn from each class, and where the attention went.
     rng = np.random.RandomState(0)
-    chosen = []
-    for language in rng.permutation(np.unique(y_test))[:N_EXPLAINED]:
-        chosen.append(int(np.flatnonzero(y_test == language)[0]))
+    by_class = [np.flatnonzero(y_test == label) for label in rng.permutation(np.unique(y_test))]
+    chosen = [
+        int(rows[k]) for k in range(max(map(len, by_class))) for rows in by_class if k < len(rows)
+    ][:N_EXPLAINED]
     print("\nWhat the attention looked at (darker = more weight):")
     explain(model, [X_test[i] for i in chosen], [y_test[i] for i in chosen])
 

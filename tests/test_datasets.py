@@ -9,7 +9,9 @@ variable ``SKSEQATTN_DATA`` names a folder that holds ``names/``.
 import collections
 import hashlib
 import os
+import socket
 import string
+import sys
 import urllib.request
 import warnings
 import zipfile
@@ -247,6 +249,8 @@ def test_fetch_surnames_descr_cites_tutorial(home, remote):
     assert "Classifying Names with a Character-Level RNN" in descr
     assert "18,013" in descr and "To The First Page" in descr
     assert "download.pytorch.org/tutorial/data.zip" in descr
+    assert "No licence is stated for the data itself" in descr
+    assert "BSD 3-Clause" in descr
 
 
 @pytest.mark.parametrize(
@@ -254,6 +258,7 @@ def test_fetch_surnames_descr_cites_tutorial(home, remote):
     [
         ({"deduplicate": "yes"}, "expected deduplicate to be a bool, got str"),
         ({"return_X_y": 1}, "expected return_X_y to be a bool, got int"),
+        ({"as_frame": None}, "expected as_frame to be a bool, got NoneType"),
         ({"n_retries": -1}, "expected n_retries to be an int >= 0"),
         ({"delay": -1.0}, "expected delay to be a number of seconds >= 0"),
     ],
@@ -328,6 +333,47 @@ def test_fetch_surnames_offline_error_gives_advice(home, monkeypatch):
     assert _leftovers(home) == ["surnames"]
 
 
+def _failing_download(monkeypatch, error):
+    """Make every download attempt raise `error`; return the opener and the list of sleeps."""
+    opener = _CountingUrlopen(error)
+    monkeypatch.setattr(_surnames, "urlopen", opener)
+    sleeps = []
+    monkeypatch.setattr(_surnames.time, "sleep", sleeps.append)
+    return opener, sleeps
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known")),
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+    ],
+    ids=["URLError(gaierror)", "gaierror"],
+)
+def test_fetch_surnames_dns_failure_fails_fast(home, monkeypatch, error):
+    # A host that does not resolve means no network: one attempt, no back-off, clear advice.
+    opener, sleeps = _failing_download(monkeypatch, error)
+    with pytest.raises(OSError, match=r"after 1 attempt\(s\)") as excinfo:
+        fetch_surnames(data_home=home, n_retries=5, delay=30.0)
+    assert opener.calls == 1
+    assert sleeps == []
+    message = str(excinfo.value)
+    assert "did not resolve" in message and "not retried" in message
+    assert "download.pytorch.org" in message and "SKSEQATTN_DATA" in message
+    assert excinfo.value.__cause__ is error
+    assert _leftovers(home) == ["surnames"]
+
+
+def test_fetch_surnames_retries_other_network_errors(home, monkeypatch):
+    refused = URLError(ConnectionRefusedError(111, "Connection refused"))
+    opener, sleeps = _failing_download(monkeypatch, refused)
+    with pytest.raises(OSError, match=r"after 3 attempt\(s\)") as excinfo:
+        fetch_surnames(data_home=home, n_retries=2, delay=0.5)
+    assert opener.calls == 3
+    assert sleeps == [0.5, 0.5]
+    assert "did not resolve" not in str(excinfo.value)
+
+
 def test_fetch_surnames_http_client_error_is_not_retried(home, monkeypatch):
     error = HTTPError(_surnames.SURNAMES_URL, 404, "Not Found", {}, None)
     opener = _CountingUrlopen(error)
@@ -376,6 +422,41 @@ def test_fetch_surnames_local_folder_wins_over_cache(home, remote):
     fetch_surnames(data_home=home)
     _write_folder(home / "names", {"Basque.txt": "Etxeberria\n"})
     assert fetch_surnames(data_home=home).data == ["Etxeberria"]
+
+
+# --------------------------------------------------------------------------- as_frame
+
+
+def test_fetch_surnames_bunch_has_no_frame_by_default(home, remote):
+    surnames = fetch_surnames(data_home=home)
+    assert sorted(surnames) == ["DESCR", "data", "frame", "target", "target_names"]
+    assert surnames.frame is None
+    assert surnames.data == TINY_NAMES and surnames.target.dtype.kind == "U"
+
+
+def test_fetch_surnames_as_frame(home, remote):
+    pd = pytest.importorskip("pandas")
+    surnames = fetch_surnames(data_home=home, as_frame=True)
+    assert isinstance(surnames.data, pd.Series) and surnames.data.name == "name"
+    assert isinstance(surnames.target, pd.Series) and surnames.target.name == "language"
+    assert surnames.data.tolist() == TINY_NAMES
+    assert surnames.target.tolist() == TINY_TARGET
+    assert list(surnames.frame.columns) == ["name", "language"]
+    assert surnames.frame.shape == (len(TINY_NAMES), 2)
+    assert surnames.frame["name"].tolist() == TINY_NAMES
+    assert surnames.target_names.tolist() == ["English", "Russian", "Scottish", "Spanish"]
+
+    X, y = fetch_surnames(data_home=home, as_frame=True, return_X_y=True)
+    pd.testing.assert_series_equal(X, surnames.data)
+    pd.testing.assert_series_equal(y, surnames.target)
+
+
+def test_fetch_surnames_as_frame_without_pandas_names_the_extra(home, remote, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"fetch_surnames\(as_frame=True\) needs pandas.*"):
+        fetch_surnames(data_home=home, as_frame=True)
+    # without as_frame, pandas is not needed
+    assert fetch_surnames(data_home=home).data == TINY_NAMES
 
 
 # --------------------------------------------------------------------------- real data

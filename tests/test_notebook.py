@@ -3,10 +3,12 @@
 The notebook reads its settings from environment variables: ``SKSEQATTN_NOTEBOOK_TINY=1``
 trains a tiny model, and ``SKSEQATTN_DATA`` points it at a folder of surname files. The tests
 give it either a small fake surname folder or an empty one, in which case the notebook falls
-back to a synthetic data set; they never read real data.
+back to synthetic first names (through ``examples/_data.py``); they never read real data and
+never download (the notebook's tiny mode forbids it).
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,9 @@ def _run_notebook(monkeypatch, data_home):
     monkeypatch.setenv("SKSEQATTN_NOTEBOOK_TINY", "1")
     monkeypatch.setenv("SKSEQATTN_DATA", str(data_home))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny model; no thread contention
+    # The kernel imports this checkout's package, as the tests do (not another installed one).
+    pythonpath = [str(NOTEBOOK.parents[1]), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, pythonpath)))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
@@ -77,13 +82,18 @@ def test_notebook_runs_on_surname_files(tmp_path, monkeypatch):
     _write_fake_surnames(tmp_path)
     notebook = _run_notebook(monkeypatch, tmp_path)
     text = _check_outputs(notebook)
-    assert f"surnames from {tmp_path}" in text
+    # the 7 + 6 + 7 made-up names of the 3 languages, with 4 prefixes each: all kept
+    assert "80 sequences of 3 classes (surnames)" in text
+    assert "Could not load" not in text
 
 
 def test_notebook_falls_back_to_synthetic_data(tmp_path, monkeypatch):
     notebook = _run_notebook(monkeypatch, tmp_path / "nothing here")
     text = _check_outputs(notebook)
-    assert "synthetic motif sequences" in text
+    assert "Could not load the surname data (fetch_surnames found no copy" in text
+    assert str(tmp_path / "nothing here") in text  # where it looked
+    assert "set SKSEQATTN_DATA to a folder that holds names/*.txt" in text
+    assert "300 sequences of 2 classes (synthetic first names)" in text
 
 
 def test_committed_notebook_has_no_outputs():

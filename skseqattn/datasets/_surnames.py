@@ -3,6 +3,7 @@
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import time
 import warnings
@@ -11,6 +12,7 @@ from http.client import HTTPException
 from numbers import Integral, Real
 from pathlib import Path
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import numpy as np
@@ -112,6 +114,14 @@ Portuguese 74; Vietnamese 71.
 
 Samples are ordered by language file (sorted by name), then by first occurrence in the file.
 
+**Provenance and licence:** the 18 files are those of ``data/names/`` in
+``https://download.pytorch.org/tutorial/data.zip``, the data of the PyTorch tutorial cited
+below, unchanged: a downloaded (or cached) copy is checked against the SHA-256 sum of each
+file in that zip. The names were collected from public web pages (the junk lines above are
+left from one). No licence is stated for the data itself; it is distributed by the PyTorch
+project with its tutorials, whose repository (https://github.com/pytorch/tutorials) is under
+the BSD 3-Clause licence. Check that this suits your use before you redistribute it.
+
 **Where the data comes from, in this order:** a folder ``<data_home>/names/`` that you placed
 there yourself (read as is; a warning is issued when files of the reference copy are missing
 or differ from it), a copy cached by an earlier download in ``<data_home>/surnames/names/``,
@@ -136,6 +146,7 @@ def fetch_surnames(
     deduplicate=True,
     drop_ambiguous=False,
     return_X_y=False,
+    as_frame=False,
     n_retries=3,
     delay=1.0,
 ):
@@ -185,8 +196,14 @@ def fetch_surnames(
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
+    as_frame : bool, default=False
+        If True, `data` and `target` are pandas Series (``name`` and ``language``) and the
+        Bunch holds both in the DataFrame `frame`. Needs pandas.
+
     n_retries : int, default=3
-        Number of retries when the download fails with a network error.
+        Number of retries when the download fails with a network error. A host name that
+        does not resolve (the machine is offline) and an HTTP 4xx error are not retried:
+        the error is raised at once.
 
     delay : float, default=1.0
         Seconds to wait between download attempts.
@@ -196,18 +213,23 @@ def fetch_surnames(
     data : :class:`~sklearn.utils.Bunch`
         Dictionary-like object with the following attributes.
 
-        data : list of str
-            The surnames, ordered by language, then by first occurrence in its file.
-        target : ndarray of str of shape (n_samples,)
-            The language of each surname.
+        data : list of str, or pandas Series if `as_frame`
+            The surnames, ordered by language, then by first occurrence in its file. With
+            `as_frame`, a Series named ``name`` rather than a one-column DataFrame, so that
+            it can be passed to :class:`~skseqattn.CharSequenceVectorizer` as is.
+        target : ndarray of str of shape (n_samples,), or pandas Series if `as_frame`
+            The language of each surname (a Series named ``language``).
+        frame : pandas DataFrame of shape (n_samples, 2), or None
+            The columns ``name`` and ``language`` if `as_frame`, else None.
         target_names : ndarray of str
             The languages, sorted.
         DESCR : str
-            Description of the data set: source, figures, quirks, and where this copy
-            was read from.
+            Description of the data set: source, licence, figures, quirks, and where this
+            copy was read from.
 
     (data, target) : tuple if ``return_X_y`` is True
-        The surnames (list of str) and their languages (ndarray of str).
+        The surnames (list of str, or Series) and their languages (ndarray of str, or
+        Series).
 
     Raises
     ------
@@ -258,17 +280,14 @@ def fetch_surnames(
     >>> X, y.tolist()
     (['Etxeberria', 'Jones'], ['Basque', 'Welsh'])
     """
-    for flag_name, flag in [
-        ("download_if_missing", download_if_missing),
-        ("deduplicate", deduplicate),
-        ("drop_ambiguous", drop_ambiguous),
-        ("return_X_y", return_X_y),
-    ]:
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(
-                f"fetch_surnames expected {flag_name} to be a bool, got "
-                f"{type(flag).__name__} ({flag!r}); pass True or False."
-            )
+    _check_flags(
+        "fetch_surnames",
+        download_if_missing=download_if_missing,
+        deduplicate=deduplicate,
+        drop_ambiguous=drop_ambiguous,
+        return_X_y=return_X_y,
+        as_frame=as_frame,
+    )
     if not isinstance(n_retries, Integral) or isinstance(n_retries, bool) or n_retries < 0:
         raise ValueError(
             f"fetch_surnames expected n_retries to be an int >= 0, got {n_retries!r}; "
@@ -284,6 +303,28 @@ def fetch_surnames(
     contents, folder, origin = _load_contents(
         data_home, download_if_missing=download_if_missing, n_retries=n_retries, delay=delay
     )
+    return _make_bunch(
+        contents,
+        folder,
+        origin,
+        deduplicate=deduplicate,
+        drop_ambiguous=drop_ambiguous,
+        return_X_y=return_X_y,
+        as_frame=as_frame,
+    )
+
+
+def _check_flags(caller, **flags):
+    for flag_name, flag in flags.items():
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(
+                f"{caller} expected {flag_name} to be a bool, got "
+                f"{type(flag).__name__} ({flag!r}); pass True or False."
+            )
+
+
+def _make_bunch(contents, folder, origin, *, deduplicate, drop_ambiguous, return_X_y, as_frame):
+    """Parse {file name: bytes} into what fetch_surnames returns (a Bunch, or X and y)."""
     names, languages, stats = _parse(contents, deduplicate=deduplicate)
     if drop_ambiguous:
         names, languages, stats = _drop_ambiguous(names, languages, stats)
@@ -291,15 +332,34 @@ def fetch_surnames(
         stats["ambiguous_names"] = _count_ambiguous(names, languages)
 
     target = np.asarray(languages, dtype=str)
+    target_names = np.unique(target)
+    data, frame = names, None
+    if as_frame:
+        pd = _import_pandas()
+        data = pd.Series(names, name="name", dtype=object)
+        target = pd.Series(languages, name="language", dtype=object)
+        frame = pd.concat([data, target], axis=1)
     if return_X_y:
-        return names, target
+        return data, target
     copy = _describe_copy(folder, origin, stats, deduplicate, drop_ambiguous)
     return Bunch(
-        data=names,
+        data=data,
         target=target,
-        target_names=np.unique(target),
+        frame=frame,
+        target_names=target_names,
         DESCR=DESCR + copy + _REFERENCES,
     )
+
+
+def _import_pandas():
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError(
+            "fetch_surnames(as_frame=True) needs pandas, which is not installed; install it with "
+            "pip install 'skseqattn[pandas]' (or pip install pandas), or pass as_frame=False."
+        ) from exc
+    return pd
 
 
 # --------------------------------------------------------------------------- locating
@@ -392,6 +452,21 @@ def _checksum_problems(contents, *, user_folder=False):
 # --------------------------------------------------------------------------- downloading
 
 
+_NETWORK_ERRORS = (URLError, TimeoutError, ConnectionError, HTTPException, socket.gaierror)
+
+
+def _is_dns_failure(exc):
+    """Whether `exc` says the host name did not resolve (no network, or no DNS)."""
+    return isinstance(exc, socket.gaierror) or (
+        isinstance(exc, URLError) and isinstance(exc.reason, socket.gaierror)
+    )
+
+
+def _is_final(exc):
+    """Whether a failed download attempt is not worth retrying: an HTTP 4xx or a DNS failure."""
+    return (isinstance(exc, HTTPError) and exc.code < 500) or _is_dns_failure(exc)
+
+
 def _download(url, path, *, n_retries, delay):
     """Download `url` to `path` through a temporary file in the same folder, then rename."""
     folder = os.path.dirname(path)
@@ -404,9 +479,9 @@ def _download(url, path, *, n_retries, delay):
                     with open(tmp_path, "wb") as f:
                         shutil.copyfileobj(response, f)
                 break
-            except (URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-                client_error = isinstance(exc, HTTPError) and exc.code < 500
-                if client_error or attempt == n_retries:  # retrying a 404 cannot help
+            except _NETWORK_ERRORS as exc:
+                # Retrying cannot help a 404, nor a host name that does not resolve (offline).
+                if _is_final(exc) or attempt == n_retries:
                     raise
                 time.sleep(delay)
         os.replace(tmp_path, path)
@@ -432,14 +507,21 @@ def _download_and_cache(data_home, *, n_retries, delay):
     zip_path = cache_root / "data.zip"
     try:
         _download(SURNAMES_URL, zip_path, n_retries=n_retries, delay=delay)
-    except (URLError, TimeoutError, ConnectionError, HTTPException) as exc:
+    except _NETWORK_ERRORS as exc:
         reason = getattr(exc, "reason", None) or exc
-        attempts = 1 if isinstance(exc, HTTPError) and exc.code < 500 else n_retries + 1
+        attempts = 1 if _is_final(exc) else n_retries + 1
+        offline = (
+            f"The host {urlsplit(SURNAMES_URL).hostname} did not resolve, so this machine "
+            "looks offline (or its DNS is blocked); the download was not retried. "
+            if _is_dns_failure(exc)
+            else ""
+        )
         raise OSError(
             f"fetch_surnames could not download the surname data from {SURNAMES_URL} "
             f"({type(exc).__name__}: {reason}) after {attempts} attempt(s), and found "
-            f"no copy in {Path(data_home) / _LOCAL_DIR} nor in {cache}. If this machine is "
-            f"offline or behind a firewall, fetch the file on another one. {_advice(data_home)}"
+            f"no copy in {Path(data_home) / _LOCAL_DIR} nor in {cache}. {offline}If this "
+            "machine is offline or behind a firewall, fetch the file on another one. "
+            f"{_advice(data_home)}"
         ) from exc
 
     try:
