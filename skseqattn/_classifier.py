@@ -560,10 +560,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net.verbose = self.verbose
                 net.mixed_precision = self.mixed_precision
                 net.set_lr(self.lr)
-                if valid_ds is None:  # too little data now: what needs validation rests
-                    idle = [n for n in _NEEDS_VALIDATION if n in dict(net.callbacks_)]
-                    net.set_params(**{f"callbacks__{n}": None for n in idle})
+                kept = net.callbacks_
+                if valid_ds is None:  # no validation this time: what needs it sits out
+                    net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
                 net.partial_fit(train_ds, None)
+                net.callbacks_ = kept
             else:
                 offset = self._logit_offset(y_enc[train_idx], w_train, len(classes))
                 net = self._new_net(

@@ -588,3 +588,21 @@ def test_classifier_skips_validation_with_too_few_rows_per_class():
     assert reason is None and len(valid) == 120
     _, valid, reason = tiny(validation_fraction=None)._split(y, np.random.RandomState(0))
     assert reason is None and len(valid) == 0  # asked for: no warning
+
+
+def test_classifier_warm_start_on_too_little_data_trains_without_validation():
+    rng = np.random.RandomState(3)
+    X = rng.randint(2, 9, size=(400, 5))
+    y = (X[:, 0] > 5).astype(int)
+    clf = tiny(warm_start=True, max_epochs=2).fit(X, y)  # 40 validation rows: too few
+    assert "validation" in clf.history_[0]
+    clf = tiny(warm_start=True, max_epochs=2, validation_fraction=0.2).fit(X, y)
+    assert "early_stopping" in dict(clf.net_.callbacks_)
+    with pytest.warns(UserWarning, match="hold out 3 of 30 rows"):
+        clf.set_params(validation_fraction=0.1).fit(X[:30], y[:30])
+    assert clf.n_epochs_ == 4 and "valid_loss" not in clf.history_[-1]
+    assert "validation_fraction" in clf.history_[2, "validation"]
+    # with enough data again, early stopping takes part again
+    assert "early_stopping" in dict(clf.net_.callbacks_)
+    clf.set_params(validation_fraction=0.2).fit(X, y)
+    assert "valid_loss" in clf.history_[-1]

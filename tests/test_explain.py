@@ -392,3 +392,25 @@ def test_explain_real_valued_sequences_pre_padded():
         assert item.tokens == [str(k) for k in range(len(columns))]
         np.testing.assert_allclose(item.weights, weights[i, columns])
         np.testing.assert_allclose(item.weights.sum(), 1.0, atol=1e-5)
+
+
+def test_explain_runs_the_encoder_once_per_batch(pipeline, data, monkeypatch):
+    from skseqattn.nn import SequenceClassifierModule
+
+    X = data[0][:40]
+    calls = []
+    encode = SequenceClassifierModule.encode
+
+    def counting(self, ids, lengths):
+        calls.append(len(ids))
+        return encode(self, ids, lengths)
+
+    monkeypatch.setattr(SequenceClassifierModule, "encode", counting)
+    explanations = explain(pipeline, X)
+    # one pass: a batch per distinct length, every row once (not once for the weights and
+    # again for the probabilities)
+    assert sum(calls) == len(X) == len(explanations)
+    assert len(calls) == len({len(x) for x in X})
+    calls.clear()
+    proba = pipeline.predict_proba(X)
+    np.testing.assert_allclose(explanations.proba, proba, rtol=0, atol=1e-12)
