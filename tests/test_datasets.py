@@ -257,16 +257,20 @@ def test_fetch_surnames_descr_cites_tutorial(home, remote):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"deduplicate": "yes"}, "expected deduplicate to be a bool, got str"),
-        ({"return_X_y": 1}, "expected return_X_y to be a bool, got int"),
-        ({"as_frame": None}, "expected as_frame to be a bool, got NoneType"),
-        ({"n_retries": -1}, "expected n_retries to be an int >= 0"),
-        ({"delay": -1.0}, "expected delay to be a number of seconds >= 0"),
+        ({"deduplicate": "yes"}, "'deduplicate' {} must be an instance of 'bool'.*Got 'yes'"),
+        ({"return_X_y": 1}, "'return_X_y' {} .* Got 1 instead"),
+        ({"as_frame": None}, "'as_frame' {} .* Got None instead"),
+        ({"n_retries": -1}, r"'n_retries' {} must be an int in the range \[0, inf\)\. Got -1 "),
+        ({"n_retries": 1.5}, "'n_retries' {} .* Got 1.5 instead"),
+        ({"delay": -1.0}, r"'delay' {} .* range \[0.0, inf\)\. Got -1.0 instead"),
+        ({"delay": float("nan")}, "'delay' {} .* Got nan instead"),
+        ({"data_home": 3}, "'data_home' {} .* Got 3 instead"),
     ],
 )
 def test_fetch_surnames_validates_arguments(home, kwargs, match):
-    with pytest.raises((TypeError, ValueError), match=match):
-        fetch_surnames(data_home=home, **kwargs)
+    kwargs = {"data_home": home, **kwargs}
+    with pytest.raises(InvalidParameterError, match=match.format("parameter of fetch_surnames")):
+        fetch_surnames(**kwargs)
 
 
 # --------------------------------------------------------------------------- download
