@@ -16,9 +16,11 @@ import json
 import os
 import tempfile
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 __all__ = ["export_onnx"]
 
@@ -110,6 +112,15 @@ def _run_exporter(exporter, module, example, input_name, path, opset_version):
             program.save(path, external_data=False)
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",  # _classifier_of says what it expected instead
+        "path": [str, os.PathLike],
+        "opset_version": [Interval(Integral, _MIN_OPSET, None, closed="left")],
+        "exporter": [StrOptions(set(_EXPORTERS))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def export_onnx(estimator, path, *, opset_version=18, exporter="auto"):
     """Write a fitted classifier as an ONNX model that maps raw padded input to probabilities.
 
@@ -177,12 +188,7 @@ def export_onnx(estimator, path, *, opset_version=18, exporter="auto"):
 
     from . import __version__
 
-    if exporter not in _EXPORTERS:
-        raise ValueError(f"export_onnx expected exporter in {_EXPORTERS}, got {exporter!r}.")
-    if not isinstance(opset_version, int) or opset_version < _MIN_OPSET:
-        raise ValueError(
-            f"export_onnx needs opset_version >= {_MIN_OPSET} (an int), got {opset_version!r}."
-        )
+    opset_version = int(opset_version)  # a NumPy integer passes validation; torch wants int
     clf = _classifier_of(estimator)
     check_is_fitted(clf)
     onnx = _import_onnx()

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skseqattn.datasets import (
     _surnames,
@@ -256,16 +257,20 @@ def test_fetch_surnames_descr_cites_tutorial(home, remote):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"deduplicate": "yes"}, "expected deduplicate to be a bool, got str"),
-        ({"return_X_y": 1}, "expected return_X_y to be a bool, got int"),
-        ({"as_frame": None}, "expected as_frame to be a bool, got NoneType"),
-        ({"n_retries": -1}, "expected n_retries to be an int >= 0"),
-        ({"delay": -1.0}, "expected delay to be a number of seconds >= 0"),
+        ({"deduplicate": "yes"}, "'deduplicate' {} must be an instance of 'bool'.*Got 'yes'"),
+        ({"return_X_y": 1}, "'return_X_y' {} .* Got 1 instead"),
+        ({"as_frame": None}, "'as_frame' {} .* Got None instead"),
+        ({"n_retries": -1}, r"'n_retries' {} must be an int in the range \[0, inf\)\. Got -1 "),
+        ({"n_retries": 1.5}, "'n_retries' {} .* Got 1.5 instead"),
+        ({"delay": -1.0}, r"'delay' {} .* range \[0.0, inf\)\. Got -1.0 instead"),
+        ({"delay": float("nan")}, "'delay' {} .* Got nan instead"),
+        ({"data_home": 3}, "'data_home' {} .* Got 3 instead"),
     ],
 )
 def test_fetch_surnames_validates_arguments(home, kwargs, match):
-    with pytest.raises((TypeError, ValueError), match=match):
-        fetch_surnames(data_home=home, **kwargs)
+    kwargs = {"data_home": home, **kwargs}
+    with pytest.raises(InvalidParameterError, match=match.format("parameter of fetch_surnames")):
+        fetch_surnames(**kwargs)
 
 
 # --------------------------------------------------------------------------- download
@@ -521,8 +526,73 @@ def test_generators_shapes_and_determinism(generator):
 
 @pytest.mark.parametrize("generator", GENERATORS, ids=lambda f: f.__name__)
 def test_generators_reject_bad_n_samples(generator):
-    with pytest.raises(ValueError, match=rf"{generator.__name__} expected n_samples"):
+    match = rf"'n_samples' parameter of {generator.__name__} must be .*Got 0 instead"
+    with pytest.raises(InvalidParameterError, match=match):
         generator(0)
+
+
+@pytest.mark.parametrize(
+    "generator, kwargs, error, match",
+    [
+        (
+            make_first_names,
+            {"max_len": 5},
+            InvalidParameterError,
+            r"'max_len' parameter of {} must be an int in the range \[6, inf\)\. Got 5 instead",
+        ),
+        (
+            make_first_names,
+            {"min_len": 8, "max_len": 7},
+            ValueError,
+            "{} expected min_len <= max_len, got min_len=8 and max_len=7",
+        ),
+        (
+            make_domain_names,
+            {"max_len": 23},
+            InvalidParameterError,
+            r"'max_len' parameter of {} must be an int in the range \[24, inf\)\. Got 23",
+        ),
+        (
+            make_domain_names,
+            {"return_families": 1},
+            InvalidParameterError,
+            "'return_families' parameter of {} .* Got 1 instead",
+        ),
+        (
+            make_variable_length_series,
+            {"n_features": 0},
+            InvalidParameterError,
+            "'n_features' parameter of {} .* Got 0 instead",
+        ),
+        (
+            make_variable_length_series,
+            {"min_len": 9, "max_len": 3},
+            ValueError,
+            "{} expected min_len <= max_len, got min_len=9",
+        ),
+        (
+            make_dna_windows,
+            {"gc_content": -0.1},
+            InvalidParameterError,
+            "'gc_content' parameter of {} .* Got -0.1 instead",
+        ),
+        (
+            make_dna_windows,
+            {"motif": "GATXACA"},
+            ValueError,
+            "{} expected motif to be a non-empty str.*'GATXACA'",
+        ),
+        (
+            make_last_token_sequences,
+            {"random_state": "seed"},
+            InvalidParameterError,
+            "'random_state' parameter of {} .* Got 'seed'",
+        ),
+    ],
+)
+def test_generators_reject_bad_parameters(generator, kwargs, error, match):
+    with pytest.raises(error, match=match.format(generator.__name__)):
+        generator(10, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -580,7 +650,14 @@ def test_make_motif_sequences_motif_is_the_only_signal():
         ({"motifs": ("GATTACA", "GATXACA")}, "letters of alphabet"),
         ({"motifs": ("ACGTACGTACGT", "CCC")}, "fit in the shortest string"),
         ({"motifs": ("GATTACA", "ATTA")}, "do not contain one another"),
-        ({"motifs": "GATTACA"}, "sequence of str"),
+        ({"motifs": "GATTACA"}, "'motifs' parameter of make_motif_sequences must be an array-like"),
+        ({"motifs": ("GATTACA", 7)}, r"sequence of str .*\('GATTACA', 7\)"),
+        ({"alphabet": 4}, "'alphabet' parameter of make_motif_sequences must be .*str.*Got 4"),
+        ({"min_len": 0}, "'min_len' parameter of make_motif_sequences must be .*Got 0 instead"),
+        (
+            {"return_motif_positions": "yes"},
+            "'return_motif_positions' parameter of make_motif_sequences .*Got 'yes'",
+        ),
         ({"alphabet": "AAC"}, "distinct characters"),
         ({"min_len": 20, "max_len": 10}, "min_len <= max_len"),
         ({"alphabet": "AB", "motifs": ("A", "B")}, "could not draw strings"),
@@ -608,7 +685,11 @@ def test_make_last_token_sequences_label_is_last_character():
 def test_make_last_token_sequences_errors():
     with pytest.raises(ValueError, match="n_classes <= len\\(alphabet\\)=2"):
         make_last_token_sequences(10, n_classes=3, alphabet="ab")
-    with pytest.raises(ValueError, match="n_classes to be an int >= 2"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'n_classes' parameter of make_last_token_sequences must be an int in the "
+        r"range \[2, inf\)\. Got 1 instead",
+    ):
         make_last_token_sequences(10, n_classes=1)
 
 
@@ -638,9 +719,13 @@ def test_make_dna_windows_exact_motif_with_full_conservation():
         random_state=0,
     )
     assert all(X[i][p[0] : p[1]] == "TATAAA" for i, p in enumerate(positions) if p)
-    with pytest.raises(ValueError, match="length to be an int >= 6.*hold the motif"):
+    with pytest.raises(ValueError, match=r"length >= len\(motif\)=6.*got length=5"):
         make_dna_windows(5, length=5, motif="TATAAA")
-    with pytest.raises(ValueError, match="conservation to be a float in"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'conservation' parameter of make_dna_windows must be a float in the range "
+        r"\[0.0, 1.0\]\. Got 1.5 instead",
+    ):
         make_dna_windows(5, conservation=1.5)
 
 
@@ -749,9 +834,17 @@ def test_pad_sequences_dtypes_and_1d_input():
         ([], {}, "at least one sequence"),
         ([np.ones((2, 2)), np.ones((2, 3))], {}, r"same number of features, got \[2, 3\]"),
         ([np.ones((2, 2, 2))], {}, r"got shape \(2, 2, 2\) for sequence 0"),
-        ([np.ones((2, 2))], {"padding": "left"}, "padding to be 'pre' or 'post'"),
-        ([np.ones((2, 2))], {"max_len": 0}, "max_len to be an int >= 1"),
-        ("abc", {}, "got str"),
+        (
+            [np.ones((2, 2))],
+            {"padding": "left"},
+            r"'padding' parameter of pad_sequences must be a str among .*Got 'left' instead",
+        ),
+        (
+            [np.ones((2, 2))],
+            {"max_len": 0},
+            "'max_len' parameter of pad_sequences must be an int in the range .*Got 0 instead",
+        ),
+        ("abc", {}, "'sequences' parameter of pad_sequences must be an array-like. Got 'abc'"),
     ],
 )
 def test_pad_sequences_errors(sequences, kwargs, match):

@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
 from skseqattn.nn import SequenceClassifierModule
@@ -243,10 +244,19 @@ def test_export_onnx_errors(tmp_path):
     with pytest.raises(TypeError, match="got CharSequenceVectorizer"):
         export_onnx(CharSequenceVectorizer(), tmp_path / "m.onnx")
     clf = _fit_ids()
-    with pytest.raises(ValueError, match="opset_version >= 17"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'opset_version' parameter of export_onnx must be an int in the range "
+        r"\[17, inf\)\. Got 13 instead",
+    ):
         export_onnx(clf, tmp_path / "m.onnx", opset_version=13)
-    with pytest.raises(ValueError, match="exporter in"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'exporter' parameter of export_onnx must be a str among .*Got 'jit' instead",
+    ):
         export_onnx(clf, tmp_path / "m.onnx", exporter="jit")
+    with pytest.raises(InvalidParameterError, match="'path' parameter of export_onnx .*Got 3"):
+        export_onnx(clf, 3)
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -17,6 +17,7 @@ from urllib.request import urlopen
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._base import DATA_HOME_ENV, _remove_quietly, get_data_home
 
@@ -139,6 +140,19 @@ Tutorials. https://pytorch.org/tutorials/intermediate/char_rnn_classification_tu
 """
 
 
+@validate_params(
+    {
+        "data_home": [str, os.PathLike, None],
+        "download_if_missing": ["boolean"],
+        "deduplicate": ["boolean"],
+        "drop_ambiguous": ["boolean"],
+        "return_X_y": ["boolean"],
+        "as_frame": ["boolean"],
+        "n_retries": [Interval(Integral, 0, None, closed="left")],
+        "delay": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def fetch_surnames(
     *,
     data_home=None,
@@ -280,25 +294,6 @@ def fetch_surnames(
     >>> X, y.tolist()
     (['Etxeberria', 'Jones'], ['Basque', 'Welsh'])
     """
-    _check_flags(
-        "fetch_surnames",
-        download_if_missing=download_if_missing,
-        deduplicate=deduplicate,
-        drop_ambiguous=drop_ambiguous,
-        return_X_y=return_X_y,
-        as_frame=as_frame,
-    )
-    if not isinstance(n_retries, Integral) or isinstance(n_retries, bool) or n_retries < 0:
-        raise ValueError(
-            f"fetch_surnames expected n_retries to be an int >= 0, got {n_retries!r}; "
-            "pass for example n_retries=3."
-        )
-    if not isinstance(delay, Real) or isinstance(delay, bool) or not delay >= 0:
-        raise ValueError(
-            f"fetch_surnames expected delay to be a number of seconds >= 0, got {delay!r}; "
-            "pass for example delay=1.0."
-        )
-
     data_home = get_data_home(data_home)
     contents, folder, origin = _load_contents(
         data_home, download_if_missing=download_if_missing, n_retries=n_retries, delay=delay
@@ -312,15 +307,6 @@ def fetch_surnames(
         return_X_y=return_X_y,
         as_frame=as_frame,
     )
-
-
-def _check_flags(caller, **flags):
-    for flag_name, flag in flags.items():
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(
-                f"{caller} expected {flag_name} to be a bool, got "
-                f"{type(flag).__name__} ({flag!r}); pass True or False."
-            )
 
 
 def _make_bunch(contents, folder, origin, *, deduplicate, drop_ambiguous, return_X_y, as_frame):

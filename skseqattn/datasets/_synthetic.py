@@ -10,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 __all__ = [
     "make_dna_windows",
@@ -25,60 +26,29 @@ _DNA = "ACGT"
 
 # --------------------------------------------------------------------------- validation
 
-
-def _check_int(func, name, value, *, low=None, high=None, hint=""):
-    """Return `value` as an int, or raise a ValueError that names the function and the fix."""
-    ok = isinstance(value, Integral) and not isinstance(value, bool)
-    if ok and low is not None and value < low:
-        ok = False
-    if ok and high is not None and value > high:
-        ok = False
-    if not ok:
-        bounds = []
-        if low is not None:
-            bounds.append(f">= {low}")
-        if high is not None:
-            bounds.append(f"<= {high}")
-        expected = "an int" + (" " + " and ".join(bounds) if bounds else "")
-        raise ValueError(
-            f"{func} expected {name} to be {expected}, got {value!r}"
-            + (f"; {hint}" if hint else f"; pass {expected}.")
-        )
-    return int(value)
+# Types and ranges of single parameters are checked by sklearn's validate_params; the
+# checks below are the ones it cannot express: relations between parameters and the
+# content of strings.
 
 
-def _check_fraction(func, name, value, *, low=0.0, high=1.0):
-    if not isinstance(value, Real) or isinstance(value, bool) or not (low <= float(value) <= high):
-        raise ValueError(
-            f"{func} expected {name} to be a float in [{low}, {high}], got {value!r}; "
-            f"pass a number between {low} and {high}."
-        )
-    return float(value)
-
-
-def _check_lengths(func, min_len, max_len, *, low=1):
-    min_len = _check_int(func, "min_len", min_len, low=low)
-    max_len = _check_int(func, "max_len", max_len, low=low)
+def _check_lengths(func, min_len, max_len):
     if min_len > max_len:
         raise ValueError(
             f"{func} expected min_len <= max_len, got min_len={min_len} and "
             f"max_len={max_len}; raise max_len or lower min_len."
         )
-    return min_len, max_len
 
 
 def _check_alphabet(func, alphabet, *, min_size=2):
-    if not isinstance(alphabet, str):
-        raise TypeError(
-            f"{func} expected alphabet to be a str of distinct characters, got "
-            f"{type(alphabet).__name__}; pass for example alphabet='ACGT'."
-        )
     if len(set(alphabet)) != len(alphabet) or len(alphabet) < min_size or "\0" in alphabet:
         raise ValueError(
             f"{func} expected alphabet to hold at least {min_size} distinct characters "
             f"(and no NUL), got {alphabet!r}; remove repeated characters or add more."
         )
-    return alphabet
+
+
+_N_SAMPLES = [Interval(Integral, 1, None, closed="left")]
+_LENGTH = [Interval(Integral, 1, None, closed="left")]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -117,6 +87,18 @@ def _choice(rng, options, size, p=None):
 # --------------------------------------------------------------------------- motif task
 
 
+@validate_params(
+    {
+        "n_samples": _N_SAMPLES,
+        "alphabet": [str],
+        "min_len": _LENGTH,
+        "max_len": _LENGTH,
+        "motifs": ["array-like"],
+        "return_motif_positions": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_motif_sequences(
     n_samples=500,
     *,
@@ -191,10 +173,9 @@ def make_motif_sequences(
     True
     """
     func = "make_motif_sequences"
-    n_samples = _check_int(func, "n_samples", n_samples, low=1)
-    alphabet = _check_alphabet(func, alphabet)
-    min_len, max_len = _check_lengths(func, min_len, max_len)
-    if isinstance(motifs, str) or not all(isinstance(m, str) for m in motifs):
+    _check_alphabet(func, alphabet)
+    _check_lengths(func, min_len, max_len)
+    if not all(isinstance(m, str) for m in motifs):
         raise TypeError(
             f"{func} expected motifs to be a sequence of str (one per class), got "
             f"{motifs!r}; pass for example motifs=('GATTACA', 'CCGTTGC')."
@@ -224,7 +205,6 @@ def make_motif_sequences(
                     f"{func} expected motifs that do not contain one another, got {a!r} "
                     f"inside {b!r}; choose other motifs."
                 )
-    return_motif_positions = bool(return_motif_positions)
     rng = check_random_state(random_state)
 
     n_classes = len(motifs)
@@ -277,6 +257,17 @@ def make_motif_sequences(
 # --------------------------------------------------------------------------- last token
 
 
+@validate_params(
+    {
+        "n_samples": _N_SAMPLES,
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "alphabet": [str, None],
+        "min_len": _LENGTH,
+        "max_len": _LENGTH,
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_last_token_sequences(
     n_samples=500, *, n_classes=4, alphabet=None, min_len=1, max_len=25, random_state=None
 ):
@@ -330,8 +321,6 @@ def make_last_token_sequences(
     True
     """
     func = "make_last_token_sequences"
-    n_samples = _check_int(func, "n_samples", n_samples, low=1)
-    n_classes = _check_int(func, "n_classes", n_classes, low=2)
     if alphabet is None:
         if n_classes > len(string.ascii_lowercase):
             raise ValueError(
@@ -339,13 +328,13 @@ def make_last_token_sequences(
                 f"{n_classes}; pass an alphabet with at least {n_classes} characters."
             )
         alphabet = string.ascii_lowercase[:n_classes]
-    alphabet = _check_alphabet(func, alphabet)
+    _check_alphabet(func, alphabet)
     if n_classes > len(alphabet):
         raise ValueError(
             f"{func} expected n_classes <= len(alphabet)={len(alphabet)}, got "
             f"n_classes={n_classes}; pass a longer alphabet or fewer classes."
         )
-    min_len, max_len = _check_lengths(func, min_len, max_len)
+    _check_lengths(func, min_len, max_len)
     rng = check_random_state(random_state)
 
     labels = _balanced_labels(n_samples, n_classes, rng)
@@ -360,6 +349,18 @@ def make_last_token_sequences(
 # --------------------------------------------------------------------------- DNA windows
 
 
+@validate_params(
+    {
+        "n_samples": _N_SAMPLES,
+        "length": _LENGTH,
+        "motif": [str],
+        "conservation": [Interval(Real, 0, 1, closed="both")],
+        "gc_content": [Interval(Real, 0, 1, closed="both")],
+        "return_motif_positions": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_dna_windows(
     n_samples=1000,
     *,
@@ -440,17 +441,16 @@ def make_dna_windows(
     ['TATAAA', 'GATAAA']
     """
     func = "make_dna_windows"
-    n_samples = _check_int(func, "n_samples", n_samples, low=1)
-    if not isinstance(motif, str) or not motif or set(motif) - set(_DNA):
+    if not motif or set(motif) - set(_DNA):
         raise ValueError(
             f"{func} expected motif to be a non-empty str of the letters 'ACGT', got "
             f"{motif!r}; pass for example motif='GGGACTTTCC'."
         )
-    length = _check_int(
-        func, "length", length, low=len(motif), hint="it must hold the motif; raise it."
-    )
-    conservation = _check_fraction(func, "conservation", conservation)
-    gc_content = _check_fraction(func, "gc_content", gc_content)
+    if length < len(motif):
+        raise ValueError(
+            f"{func} expected length >= len(motif)={len(motif)} so that a window can hold "
+            f"the motif, got length={length}; raise length or shorten the motif."
+        )
     rng = check_random_state(random_state)
 
     y = _balanced_labels(n_samples, 2, rng)
@@ -538,6 +538,15 @@ def _random_strings(n, rng, alphabet, min_len, max_len):
     return _codes_to_strings(codes, lengths, alphabet)
 
 
+@validate_params(
+    {
+        "n_samples": _N_SAMPLES,
+        "max_len": [Interval(Integral, 24, None, closed="left")],
+        "return_families": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, random_state=None):
     """Generate benign and machine-generated (DGA-like) domain names.
 
@@ -589,9 +598,6 @@ def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, rand
     1 dga-letters      tjspaezpcxhziwjdhxefz.xyz
     1 dga-alphanumeric 8kxpxzh2k6.info
     """
-    func = "make_domain_names"
-    n_samples = _check_int(func, "n_samples", n_samples, low=1)
-    max_len = _check_int(func, "max_len", max_len, low=24)
     rng = check_random_state(random_state)
 
     y = _balanced_labels(n_samples, 2, rng)
@@ -680,6 +686,16 @@ _NAME_ENDINGS = (
 )
 
 
+@validate_params(
+    {
+        "n_samples": _N_SAMPLES,
+        "min_len": _LENGTH,
+        # names need room for a stem and an ending
+        "max_len": [Interval(Integral, 6, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_first_names(n_samples=1000, *, min_len=3, max_len=10, random_state=None):
     """Generate first-name-like strings with a noisy, ending-based binary label.
 
@@ -724,11 +740,7 @@ def make_first_names(n_samples=1000, *, min_len=3, max_len=10, random_state=None
     array(['M', 'M', 'F', 'F', 'F'], dtype='<U1')
     """
     func = "make_first_names"
-    n_samples = _check_int(func, "n_samples", n_samples, low=1)
-    min_len, max_len = _check_lengths(func, min_len, max_len)
-    max_len = _check_int(
-        func, "max_len", max_len, low=6, hint="names need room for a stem and an ending."
-    )
+    _check_lengths(func, min_len, max_len)
     rng = check_random_state(random_state)
 
     endings = np.asarray([e for e, _ in _NAME_ENDINGS], dtype=object)
@@ -760,6 +772,16 @@ def make_first_names(n_samples=1000, *, min_len=3, max_len=10, random_state=None
 # --------------------------------------------------------------------------- real-valued
 
 
+@validate_params(
+    {
+        "n_samples": _N_SAMPLES,
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "min_len": _LENGTH,
+        "max_len": _LENGTH,
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_variable_length_series(
     n_samples=500, *, n_features=1, min_len=5, max_len=40, random_state=None
 ):
@@ -811,10 +833,7 @@ def make_variable_length_series(
     >>> pad_sequences(X).shape
     (3, 8, 2)
     """
-    func = "make_variable_length_series"
-    n_samples = _check_int(func, "n_samples", n_samples, low=1)
-    n_features = _check_int(func, "n_features", n_features, low=1)
-    min_len, max_len = _check_lengths(func, min_len, max_len)
+    _check_lengths("make_variable_length_series", min_len, max_len)
     rng = check_random_state(random_state)
 
     y = _balanced_labels(n_samples, 2, rng)
@@ -827,6 +846,17 @@ def make_variable_length_series(
     return X, y
 
 
+@validate_params(
+    {
+        "sequences": ["array-like"],
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "padding": [StrOptions({"pre", "post"})],
+        "truncating": [StrOptions({"pre", "post"})],
+        "value": [Real],
+        "dtype": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
 def pad_sequences(
     sequences, *, max_len=None, padding="post", truncating="pre", value=np.nan, dtype=None
 ):
@@ -884,16 +914,8 @@ def pad_sequences(
     func = "pad_sequences"
     if isinstance(sequences, np.ndarray) and sequences.ndim == 3:
         sequences = list(sequences)
-    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
-        raise TypeError(
-            f"{func} expected a sequence of arrays of shape (T_i, n_features), got "
-            f"{type(sequences).__name__}; pass a list of arrays."
-        )
     if len(sequences) == 0:
         raise ValueError(f"{func} expected at least one sequence, got none; pass a non-empty list.")
-    for name, arg in [("padding", padding), ("truncating", truncating)]:
-        if arg not in ("pre", "post"):
-            raise ValueError(f"{func} expected {name} to be 'pre' or 'post', got {arg!r}.")
     arrays = []
     for i, seq in enumerate(sequences):
         arr = np.asarray(seq)
@@ -913,7 +935,7 @@ def pad_sequences(
         )
     n_features = n_features.pop()
     longest = max(arr.shape[0] for arr in arrays)
-    max_len = longest if max_len is None else _check_int(func, "max_len", max_len, low=1)
+    max_len = longest if max_len is None else max_len
 
     if dtype is None:
         dtype = np.result_type(*[arr.dtype for arr in arrays])
