@@ -52,7 +52,7 @@ class AttentionDisplay:
 
     See Also
     --------
-    skseqattn.explain.explain : The same information as text, HTML or a DataFrame.
+    skseqattn.explain : The same information as text, HTML or a DataFrame.
     TrainingCurveDisplay : Loss and accuracy per epoch.
 
     Examples
@@ -104,13 +104,13 @@ class AttentionDisplay:
         ----------
         estimator : Pipeline or BiLSTMAttentionClassifier
             A fitted Pipeline of CharSequenceVectorizer and BiLSTMAttentionClassifier, or
-            the classifier alone; see :func:`~skseqattn.explain.explain`.
+            the classifier alone; see :func:`~skseqattn.explain`.
         X : iterable of str, or the classifier's input
             The sequences, one row each; keep it to a handful for a readable plot.
         y : array-like of shape (n_sequences,), default=None
             True labels, written beside the predictions.
         vectorizer, tokens
-            Passed to :func:`~skseqattn.explain.explain`.
+            Passed to :func:`~skseqattn.explain`.
         head : int, default=None
             With several attention heads, plot this head's weights instead of their mean.
         ax, cmap, vmax, colorbar, show_tokens, text_kw, imshow_kw
@@ -151,7 +151,7 @@ class AttentionDisplay:
         text_kw=None,
         imshow_kw=None,
     ):
-        """Plot the heatmap of explanations made by :func:`~skseqattn.explain.explain`.
+        """Plot the heatmap of explanations made by :func:`~skseqattn.explain`.
 
         Parameters
         ----------
