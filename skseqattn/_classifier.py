@@ -581,7 +581,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             net.history[first_epoch]["validation"] = no_valid
         best_epoch = None
         es = dict(net.callbacks_).get("early_stopping")
-        if es is not None and getattr(es, "best_model_weights_", None) is not None:
+        restored = valid_ds is not None and es is not None  # it took part in this fit
+        if restored and getattr(es, "best_model_weights_", None) is not None:
             best_epoch = int(es.best_epoch_)
         table_meta = self._table_meta() if continuing else meta
         self._install(net, classes, kind, table_meta, best_epoch=best_epoch, device=device)

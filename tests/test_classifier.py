@@ -601,6 +601,7 @@ def test_classifier_warm_start_on_too_little_data_trains_without_validation():
     with pytest.warns(UserWarning, match="hold out 3 of 30 rows"):
         clf.set_params(validation_fraction=0.1).fit(X[:30], y[:30])
     assert clf.n_epochs_ == 4 and "valid_loss" not in clf.history_[-1]
+    assert clf.best_epoch_ is None  # early stopping sat this fit out
     assert "validation_fraction" in clf.history_[2, "validation"]
     # with enough data again, early stopping takes part again
     assert "early_stopping" in dict(clf.net_.callbacks_)
