@@ -32,12 +32,19 @@ def _run(code):
     return result.stdout.split()
 
 
-def test_import_skseqattn_imports_neither_torch_nor_sklearn():
+@pytest.mark.parametrize(
+    "statement, loaded",
+    [
+        ("import skseqattn", ["False", "False", "False"]),  # neither torch nor sklearn
+        ("import skseqattn.nn", ["True", "False", "False"]),  # torch, but no sklearn
+    ],
+)
+def test_import_loads_only_what_it_needs(statement, loaded):
     out = _run(
-        "import sys, skseqattn; print('torch' in sys.modules, 'sklearn' in sys.modules, "
-        "'skorch' in sys.modules)"
+        f"import sys; {statement}; "
+        "print(*(name in sys.modules for name in ('torch', 'sklearn', 'skorch')))"
     )
-    assert out == ["False", "False", "False"]
+    assert out == loaded
 
 
 def test_estimators_and_explain_import_without_torch():
@@ -49,14 +56,6 @@ def test_estimators_and_explain_import_without_torch():
         "print('torch' in sys.modules, PAD_ID, UNK_ID)"
     )
     assert out == ["False", "0", "1"]
-
-
-def test_skseqattn_nn_imports_no_sklearn():
-    out = _run(
-        "import sys, skseqattn.nn; print('torch' in sys.modules, 'sklearn' in sys.modules, "
-        "'skorch' in sys.modules)"
-    )
-    assert out == ["True", "False", "False"]
 
 
 def test_public_names_resolve_and_unknown_ones_raise():
