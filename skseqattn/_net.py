@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 
@@ -315,7 +315,9 @@ def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
             ("lr_schedule", PlateauLRScheduler(monitor="valid_loss", factor=0.5, patience=0))
         )
     if valid_ds is not None and est.early_stopping:
-        stopping = EarlyStopping(
+        from ._progress import RowFirstEarlyStopping  # its message after the epoch's row
+
+        stopping = RowFirstEarlyStopping(
             monitor="valid_loss",
             patience=est.patience,
             load_best=True,

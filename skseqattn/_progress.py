@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import sys
 
-from skorch.callbacks import PrintLog, ProgressBar
+from skorch.callbacks import EarlyStopping, PrintLog, ProgressBar
+from skorch.utils import Ansi
 from tqdm.std import tqdm  # imported by skorch.callbacks already; tqdm.notebook is lazy
 
-__all__ = ["BatchProgress", "PlainPrintLog", "progress_callbacks"]
+__all__ = ["BatchProgress", "PlainPrintLog", "RowFirstEarlyStopping", "progress_callbacks"]
 
 _MODES = ("auto", "tty", "lines", "notebook")
+
+BEST_COLOR = Ansi.GREEN.value
+"""The colour of the best value so far in each column (skorch cycles colours by column,
+which made the best validation loss red)."""
 
 
 def progress_callbacks(verbose: int) -> list:
@@ -39,7 +44,10 @@ class PlainPrintLog(PrintLog):
     """skorch's :class:`~skorch.callbacks.PrintLog`, coloured only on a terminal.
 
     skorch's PrintLog colours the best values wherever it prints, leaving ``'\\x1b[...m'``
-    in log files and CI output; this one decides at each epoch whether to colour.
+    in log files and CI output; this one decides at each epoch whether to colour, and
+    colours every best value green (:data:`BEST_COLOR`; skorch gives each column a colour
+    of its own, which made the best validation loss red). It prints each epoch's row once,
+    also when :class:`RowFirstEarlyStopping` asked for it before its own message.
 
     Parameters
     ----------
@@ -72,19 +80,53 @@ class PlainPrintLog(PrintLog):
                 f"{self.color!r}; pass color='auto' to colour only on a terminal."
             )
         self.use_color_ = self.color is True
+        self.printed_rows_ = 0
         return self
 
     def on_epoch_end(self, net, **kwargs):
+        if len(net.history) <= getattr(self, "printed_rows_", 0):
+            return  # printed already, ahead of an early-stopping message
         if self.color == "auto":
             self.use_color_ = (
                 self.sink is print and not os.environ.get("NO_COLOR") and _isatty(sys.stdout)
             )
         super().on_epoch_end(net, **kwargs)
+        self.printed_rows_ = len(net.history)
 
     def format_row(self, row, key, color):
         if not self.use_color_:
             row = {key: row[key]}  # without its '_best' flag, skorch formats it plain
-        return super().format_row(row, key, color)
+        return super().format_row(row, key, BEST_COLOR)
+
+
+class RowFirstEarlyStopping(EarlyStopping):
+    """skorch's :class:`~skorch.callbacks.EarlyStopping`, printing after the epoch's row.
+
+    skorch's net runs the table's :class:`~skorch.callbacks.PrintLog` after every other
+    callback; early stopping ends the epoch from its own ``on_epoch_end``, before that, so
+    the last epoch's row was never printed. This one closes the epoch's
+    :class:`BatchProgress` bar and has the net's :class:`PlainPrintLog` print the row
+    first, then writes its message.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        self._net = net
+        try:
+            super().on_epoch_end(net, **kwargs)
+        finally:
+            del self._net
+
+    def _sink(self, text, verbose):
+        net = getattr(self, "_net", None)
+        if net is not None:
+            callbacks = [cb for _, cb in getattr(net, "callbacks_", [])]
+            for callback in callbacks:
+                if isinstance(callback, BatchProgress) and getattr(callback, "pbar_", None):
+                    callback.pbar_.close()
+            for callback in callbacks:
+                if isinstance(callback, PlainPrintLog):
+                    callback.on_epoch_end(net)
+        super()._sink(text, verbose)
 
 
 class BatchProgress(ProgressBar):
@@ -157,6 +199,32 @@ class BatchProgress(ProgressBar):
             total_fmt = "/{total_fmt} ({percentage:.0f}%)" if total else ""
             fmt = "{desc}: batch {n_fmt}" + total_fmt + "{postfix}, {elapsed}"
             self.pbar_ = _LineTqdm(file=self._out(), bar_format=fmt, **bar)
+
+        self.phase_ = None
+        self.phase_loss_ = [0.0, 0]  # the phase's loss summed over rows, and its rows
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        phase = "train" if training else "valid"
+        if phase != getattr(self, "phase_", None):
+            # A new phase: the postfix must not go on showing the other phase's loss.
+            self.phase_, self.phase_loss_ = phase, [0.0, 0]
+            if phase == "valid":
+                self.pbar_.set_postfix_str("validating")
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        """Show the running mean loss of the phase (training or validation) so far.
+
+        At the end of the phase it is the value the epoch's table shows.
+        """
+        phase = getattr(self, "phase_", None) or ("train" if training else "valid")
+        batch = net.history[-1, "batches", -1]
+        loss, size = batch.get(f"{phase}_loss"), batch.get(f"{phase}_batch_size", 1)
+        if loss is not None:
+            self.phase_loss_[0] += float(loss) * size
+            self.phase_loss_[1] += size
+            mean = self.phase_loss_[0] / self.phase_loss_[1]
+            self.pbar_.set_postfix({f"{phase}_loss": mean}, refresh=False)
+        self.pbar_.update()
 
     def on_train_end(self, net, **kwargs):
         if getattr(self, "pbar_", None) is not None:  # interrupted mid-epoch

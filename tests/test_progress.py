@@ -177,6 +177,7 @@ def _drive(progress, n_train=8, n_valid=2, epochs=1):
         progress.on_epoch_begin(net, dataset_train="train", dataset_valid=n_valid and "valid")
         for training, n in ((True, n_train or 120), (False, n_valid or 0)):
             for _ in range(n):
+                progress.on_batch_begin(net, training=training)
                 net.history.new_batch()
                 prefix, loss = ("train", 0.25) if training else ("valid", 0.5)
                 net.history.record_batch(f"{prefix}_loss", loss)
@@ -199,10 +200,12 @@ def test_batch_progress_tty_rewrites_one_line():
     out = stream.getvalue()
     assert "\n" not in out and ESC not in out
     updates = _updates(out)
-    assert len(updates) == 11  # the empty bar, then 8 training + 2 validation batches
+    # the empty bar, 8 training batches, the switch to validation, 2 validation batches
+    assert len(updates) == 12
     assert updates[0].startswith("epoch 1:   0%|") and "0/10" in updates[0]
     assert "epoch 1:  80%|" in updates[8] and "8/10" in updates[8]
     assert "train_loss=0.25" in updates[8]
+    assert "8/10" in updates[9] and "validating" in updates[9]
     assert "10/10" in updates[-1] and "valid_loss=0.5" in updates[-1]
     assert out.endswith("\r") and out.split("\r")[-2].strip() == ""  # the line is erased
 
@@ -336,3 +339,59 @@ def test_in_ipython_kernel_detection(monkeypatch):
 def test_batch_progress_rejects_bad_mode():
     with pytest.raises(ValueError, match="mode to be one of .* got 'bar'"):
         BatchProgress(mode="bar").initialize()
+
+
+# --------------------------------------------------------------------------- issue 19
+def test_plain_print_log_colours_best_values_green():
+    row = {"epoch": 1, "train_loss": 0.5, "train_loss_best": True, "valid_loss": 0.4}
+    row.update(valid_loss_best=True, valid_acc=0.9, valid_acc_best=True, dur=0.1)
+    net = types.SimpleNamespace(history=[row], verbose=1)
+    stream = io.StringIO()
+    with contextlib.redirect_stdout(stream):
+        PlainPrintLog(color=True).initialize().on_epoch_end(net)
+    values = stream.getvalue().splitlines()[2]
+    green, red = "\x1b[32m", "\x1b[31m"
+    # the best validation loss read as "bad" in red (skorch's colour for its column)
+    assert red not in values
+    for value in ("0.5000", "0.4000", "0.9000"):
+        assert f"{green}{value}\x1b[0m" in values
+
+
+def _ragged_ids(n, seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.zeros((n, 9), dtype=np.int64)
+    for i, k in enumerate(rng.randint(1, 10, size=n)):
+        X[i, :k] = rng.randint(2, 6, size=k)
+    return X, (X[:, 0] == 2).astype(int)
+
+
+def test_batch_progress_validation_phase_shows_validation_loss():
+    X, y = _ragged_ids(160)
+    stream = _TTY()
+    bar = BatchProgress(mode="tty", stream=stream, min_interval=0)
+    clf = _tiny(max_epochs=1, callbacks=[("bar", bar)], validation_fraction=0.4).fit(X, y)
+    n_valid = sum(1 for b in clf.history_[-1, "batches"] if "valid_loss" in b)
+    assert n_valid >= 3  # one validation batch per length: several
+    updates = _updates(stream.getvalue())
+    start = next(i for i, u in enumerate(updates) if "validating" in u)
+    assert "train_loss=" in updates[start - 1]
+    # from the first validation batch on, the bar no longer shows the training loss ...
+    assert not any("train_loss" in u for u in updates[start:])
+    # ... and it ends on the epoch's validation loss (the running mean the table shows)
+    assert f"valid_loss={clf.history_[-1, 'valid_loss']:.3g}" in updates[-1]
+    training = [u for u in updates if "train_loss=" in u]
+    assert f"train_loss={clf.history_[-1, 'train_loss']:.3g}" in training[-1]
+
+
+def test_fit_early_stopping_prints_the_last_epoch_row(capsys):
+    rng = np.random.RandomState(0)
+    X = rng.randint(2, 6, size=(136, 6))
+    y = rng.randint(0, 2, size=136)  # nothing to learn: the validation loss soon rises
+    clf = _tiny(verbose=1, max_epochs=30, patience=1, lr=0.05, lr_schedule=None).fit(X, y)
+    assert clf.n_epochs_ < 30  # it stopped early
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split()[0] for line in lines[2:] if line.split()[0].isdigit()]
+    assert rows == [str(e) for e in range(1, clf.n_epochs_ + 1)]
+    stop = next(i for i, line in enumerate(lines) if line.startswith("Stopping since"))
+    assert lines[stop - 1].split()[0] == str(clf.n_epochs_)  # the row, then the message
+    assert lines[stop + 1].startswith("Restoring best model")
