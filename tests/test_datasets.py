@@ -813,9 +813,20 @@ def test_pad_sequences_post_pre_and_truncation():
     pre = pad_sequences(seqs, padding="pre", value=-1.0)
     np.testing.assert_array_equal(pre[1], [[-1, -1], [-1, -1], [9, 8]])
 
-    np.testing.assert_array_equal(pad_sequences(seqs, max_len=2)[0], seqs[0][1:])
+    np.testing.assert_array_equal(pad_sequences(seqs, max_len=2, truncating="pre")[0], seqs[0][1:])
     np.testing.assert_array_equal(pad_sequences(seqs, max_len=2, truncating="post")[0], seqs[0][:2])
     assert pad_sequences(seqs, max_len=5).shape == (2, 5, 2)
+
+
+def test_pad_sequences_truncates_as_the_vectorizer_does_by_default():
+    from skseqattn import CharSequenceVectorizer
+
+    # the same sequence cut to 2 steps by both: the default keeps its start in each
+    assert CharSequenceVectorizer().get_params()["truncating"] == "post"
+    ids = CharSequenceVectorizer(max_len=2).fit(["abc"]).transform(["abc"])
+    np.testing.assert_array_equal(ids, [[2, 3]])
+    padded = pad_sequences([np.array([2.0, 3.0, 4.0])], max_len=2)
+    np.testing.assert_array_equal(padded[0, :, 0], [2.0, 3.0])
 
 
 def test_pad_sequences_dtypes_and_1d_input():

@@ -858,7 +858,7 @@ def make_variable_length_series(
     prefer_skip_nested_validation=True,
 )
 def pad_sequences(
-    sequences, *, max_len=None, padding="post", truncating="pre", value=np.nan, dtype=None
+    sequences, *, max_len=None, padding="post", truncating="post", value=np.nan, dtype=None
 ):
     """Stack sequences of different lengths into one padded 3-D array.
 
@@ -875,9 +875,12 @@ def pad_sequences(
     padding : {'post', 'pre'}, default='post'
         Pad after each sequence ('post') or before it ('pre').
 
-    truncating : {'pre', 'post'}, default='pre'
-        Cut the first steps ('pre', which keeps each sequence's end, the part tasks such
-        as :func:`make_variable_length_series` depend on) or the last ones ('post').
+    truncating : {'post', 'pre'}, default='post'
+        Cut the last steps ('post', which keeps each sequence's start) or the first ones
+        ('pre', which keeps its end). The default is the one of
+        :class:`~skseqattn.CharSequenceVectorizer` (it used to be 'pre' here); pass
+        ``truncating='pre'`` where the end matters, as for
+        :func:`make_variable_length_series`, whose gestures come last.
 
     value : float, default=np.nan
         Fill value for the padding. NaN marks padding unambiguously, since real steps
@@ -908,6 +911,9 @@ def pad_sequences(
     array([[1., 2., 3.],
            [0., 0., 4.]])
     >>> pad_sequences(seqs, max_len=2)[..., 0]
+    array([[ 1.,  2.],
+           [ 4., nan]])
+    >>> pad_sequences(seqs, max_len=2, truncating="pre")[..., 0]
     array([[ 2.,  3.],
            [ 4., nan]])
     """
