@@ -1,6 +1,8 @@
 """Turn raw strings into padded matrices of integer token ids."""
 
 import itertools
+import re
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Set
 from numbers import Integral
@@ -20,6 +22,9 @@ __all__ = ["PAD_ID", "UNK_ID", "CharSequenceVectorizer"]
 _FIRST_TOKEN_ID = 2
 
 _ACCENT_STRIPPERS = {"unicode": strip_accents_unicode, "ascii": strip_accents_ascii}
+
+# A row of integer ids written as text: "0 0 12 5", "[ 0  0 12  5]", "0,0,12,5".
+_ID_ROW = re.compile(r"[\s\[\](),]*\d+(?:[\s,]+\d+)*[\s\[\](),]*")
 
 
 class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -140,6 +145,10 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
     NUL characters or lone surrogates is handled exactly (but note that numpy drops
     trailing NUL characters when it builds an array of dtype str, before the
     vectorizer sees it).
+
+    ``fit`` warns (``UserWarning``) when the training strings look like rows of padded
+    ids written as text (``'0 0 12 5'``): padding would become a token. Pass such rows to
+    :class:`~skseqattn.BiLSTMAttentionClassifier` as an integer array instead.
 
     The output width depends on the batch when `max_len` is None, so this transformer
     does not support ``set_output``; :meth:`get_feature_names_out` describes the
@@ -409,6 +418,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
             vocabulary = _vocabulary_from_param(self.vocabulary, self.analyzer, name)
         vocab_size = len(vocabulary) + _FIRST_TOKEN_ID
         _resolve_dtype(dtype, vocab_size)
+        _warn_if_padded_ids(strings, vocabulary, name)
         id_to_token = np.full(vocab_size, None, dtype=object)
         id_to_token[list(vocabulary.values())] = list(vocabulary)
 
@@ -493,6 +503,33 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _warn_if_padded_ids(strings, vocabulary, estimator_name):
+    """Warn when the training strings look like rows of padded token ids.
+
+    That is: every non-empty string is a run of integers (separated by spaces or commas,
+    perhaps in brackets), at least one of them starts or ends with a separate ``0`` (as
+    padding does), and ``'0'`` is in the vocabulary, so that padding would become a token
+    of its own. Numbers on their own (``'2020'``, ``'02139'``) are left alone.
+    """
+    if "0" not in vocabulary:
+        return
+    rows = [s for s in strings if s.strip()]
+    if not rows or not all(_ID_ROW.fullmatch(s) for s in rows):
+        return
+    numbers = (re.findall(r"\d+", s) for s in rows)
+    if not any(len(n) > 1 and "0" in (n[0], n[-1]) for n in numbers):
+        return
+    warnings.warn(
+        f"{estimator_name} got strings that look like rows of padded token ids (e.g. "
+        f"{rows[0][:40]!r}): every string is a run of integers and '0' is in the vocabulary, "
+        f"so padding becomes a token of its own (id {vocabulary['0']}). If these rows are "
+        "ids already, pass them as an integer array to BiLSTMAttentionClassifier directly "
+        "(0 is padding there) instead of as text.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _resolve_dtype(dtype, vocab_size=None):

@@ -747,3 +747,44 @@ API_CHECKS = [
 @pytest.mark.parametrize("check", API_CHECKS, ids=lambda check: check.__name__)
 def test_sklearn_api_checks_that_need_no_numeric_data(check):
     check(NAME, CharSequenceVectorizer())
+
+
+# --------------------------------------------------------------------------- padded ids as text
+@pytest.mark.parametrize(
+    "rows, analyzer",
+    [
+        (["0 0 12 5", "0 3 4 7", "1 2 3 4"], "word"),
+        (["0 0 12 5", "0 3 4 7"], "char"),
+        ([str(np.array([0, 0, 12, 5])), str(np.array([0, 3, 4, 7]))], "word"),
+        (["0,0,12,5", "3,4,7,0", ""], "char"),
+    ],
+)
+def test_fit_warns_on_strings_that_look_like_padded_ids(rows, analyzer):
+    vec = CharSequenceVectorizer(analyzer=analyzer)
+    with pytest.warns(UserWarning, match=r"look like rows of padded token ids.*'0' is in"):
+        ids = vec.fit_transform(rows)
+    # what the warning is about: padding is a real token with an id of its own
+    assert vec.vocabulary_["0"] >= 2 and (ids == vec.vocabulary_["0"]).any()
+
+
+def test_fit_warns_for_a_fixed_vocabulary_with_zero():
+    vec = CharSequenceVectorizer(analyzer="word", vocabulary=["0", "5", "12"])
+    with pytest.warns(UserWarning, match=r"padding becomes a token of its own \(id 2\)"):
+        vec.fit(["0 0 12 5"])
+
+
+@pytest.mark.parametrize(
+    "rows, analyzer",
+    [
+        (["1 2 3", "12 5"], "word"),  # ids, but no 0: nothing looks like padding
+        (["room 101", "0 0 7"], "word"),  # text among them
+        (["anna", "bob"], "char"),
+        (["2020", "10 05", "02139"], "char"),  # numbers with 0s, but none padded by 0
+        (["2020", "10 05", "02139"], "word"),
+    ],
+)
+def test_fit_is_silent_on_ordinary_strings(rows, analyzer):
+    vec = CharSequenceVectorizer(analyzer=analyzer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vec.fit(rows)
