@@ -29,6 +29,12 @@ from ._validation import resolve_device
 __all__ = ["BiLSTMAttentionClassifier"]
 
 _OPTIMIZER_NAMES = {"adam", "adamw", "sgd"}
+_ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
+# The papers' names, mapped in the error message (as nn.ATTENTION_NAMES_HINT, without torch).
+_ATTENTION_HINT = (
+    "Bahdanau's attention is 'additive'; Luong's scores are 'dot' and 'general' (both with "
+    "the final state as the query); 'scaled_dot' is a learned query"
+)
 
 MIN_VALIDATION_ROWS = 50
 """Fewest validation rows for which ``fit`` holds out data (see ``validation_fraction``)."""
@@ -80,11 +86,17 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         How the outputs of all steps become one vector: attention-weighted sum, the final
         state (the forward direction at the last real step, the backward at the first),
         the mean or the maximum over real steps.
-    attention : {'additive', 'dot', 'general'}, default='additive'
-        Attention score when ``pooling='attention'``: ``'additive'`` is Bahdanau / HAN-style
-        ``v . tanh(W h + b)`` against a learned context vector; ``'dot'`` is a scaled dot
-        product with a learned query; ``'general'`` is Luong's ``h^T W s`` with the final
-        state ``s`` as the query.
+    attention : {'additive', 'dot', 'general', 'scaled_dot'}, default='additive'
+        Attention score when ``pooling='attention'``, named as in the papers:
+
+        - ``'additive'``: Bahdanau et al. (2015) / HAN-style ``v . tanh(W h_t + b)``
+          against a learned context vector (Bahdanau's "concat" score).
+        - ``'dot'``: Luong et al. (2015)'s dot score ``h_t . s`` with the final state
+          ``s`` (the forward direction's last real step, the backward direction's
+          first) as the query; no parameters, so ``attention_heads`` must be 1.
+        - ``'general'``: Luong's general score ``h_t^T W s / sqrt(d)``.
+        - ``'scaled_dot'``: a learned query ``q``, ``q . h_t / sqrt(d)`` (what ``'dot'``
+          meant before; fitting with ``'dot'`` warns of the change, for one release).
     attention_heads : int, default=1
         Number of attention heads; their pooled vectors are concatenated (structured
         self-attention).
@@ -247,7 +259,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "bidirectional": ["boolean"],
         "cell": [StrOptions({"lstm", "gru"})],
         "pooling": [StrOptions({"attention", "last", "mean", "max"})],
-        "attention": [StrOptions({"additive", "dot", "general"})],
+        "attention": [StrOptions(set(_ATTENTIONS))],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "embedding_weights": ["array-like", None],
@@ -343,6 +355,25 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+
+    def _validate_params(self):
+        name = type(self).__name__
+        attention = self.attention
+        if isinstance(attention, str) and attention not in _ATTENTIONS:
+            from sklearn.utils._param_validation import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"The 'attention' parameter of {name} must be a str among "
+                f"{sorted(_ATTENTIONS)}. Got {attention!r} instead. {_ATTENTION_HINT}."
+            )
+        super()._validate_params()
+        if self.pooling == "attention" and attention == "dot" and self.attention_heads != 1:
+            raise ValueError(
+                f"{name} got attention='dot' with attention_heads={self.attention_heads}, "
+                "but Luong's dot score has no parameters: its heads would be copies of one "
+                "head. Use attention_heads=1, or attention='general' or 'scaled_dot' for "
+                "several heads."
+            )
 
     # ------------------------------------------------------------------ input handling
     def _validate_X(self, X, *, reset: bool):
@@ -509,6 +540,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         name = type(self).__name__
         device = resolve_device(self.device, who=name)
         continuing = self.warm_start and hasattr(self, "net_")
+        if self.pooling == "attention" and self.attention == "dot" and not continuing:
+            warnings.warn(
+                f"{name}: attention='dot' is Luong's dot score against the final state now; "
+                "it used to be a learned query, which is attention='scaled_dot'. (This "
+                "warning goes in the next release.)",
+                FutureWarning,
+                stacklevel=3,
+            )
         seqs, kind, meta = self._validate_X(X, reset=not continuing)
         classes, y_enc, weights = self._prepare_targets(y, len(seqs), sample_weight)
 
@@ -622,6 +661,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         from ._sequences import RaggedSequences
 
         kind = kind_named(fitted.get("input_type_")).from_fitted(fitted)
+        if self.attention == "dot" and "pool.query" in state_dict:
+            self.attention = "scaled_dot"  # saved when 'dot' meant the learned query
         # Mirror the callbacks of the original net (early stopping and the schedule exist
         # when validation data did), so that warm_start training continues alike. The
         # placeholder validation set is never read: fit passes its own.
@@ -743,6 +784,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             self.device_ = str(self.net_.device)
             if "_input" not in state:  # pickled by a version without input kinds
                 self._input = kind_named(self.input_type_).from_fitted(vars(self))
+            if self.attention == "dot" and type(self.module_.pool).__name__ != "DotAttention":
+                self.attention = "scaled_dot"  # pickled when 'dot' meant the learned query
 
 
 def _softmax(logits):

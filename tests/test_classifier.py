@@ -114,6 +114,7 @@ def test_classifier_uses_true_last_step_of_real_valued_sequences():
         ("attention", "additive"),
         ("attention", "dot"),
         ("attention", "general"),
+        ("attention", "scaled_dot"),
         ("last", "additive"),
         ("mean", "additive"),
         ("max", "additive"),
@@ -123,7 +124,11 @@ def test_classifier_predictions_ignore_padding_width_side_and_batch(
     ids_data, cell, pooling, attention
 ):
     X, y = ids_data
-    clf = tiny(cell=cell, pooling=pooling, attention=attention, attention_heads=2).fit(X, y)
+    heads = 1 if attention == "dot" else 2  # Luong's dot score has no parameters
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "attention='dot' is Luong", FutureWarning)
+        clf = tiny(cell=cell, pooling=pooling, attention=attention, attention_heads=heads)
+        clf.fit(X, y)
     batch = X[:40]
     reference = clf.predict_proba(batch)
     wider = np.pad(batch, ((0, 0), (0, 30)))
@@ -461,6 +466,54 @@ def test_classifier_predict_before_fit_raises_not_fitted(ids_data):
 def test_classifier_bad_parameter_names_the_parameter(ids_data, param, value, match):
     with pytest.raises(InvalidParameterError, match=match):
         BiLSTMAttentionClassifier(**{param: value}).fit(*ids_data)
+
+
+@pytest.mark.parametrize("name", ["bahdanau", "luong", "Bahdanau"])
+def test_classifier_attention_names_of_the_papers_are_mapped(ids_data, name):
+    clf = tiny(attention=name)
+    match = (
+        rf"'attention' parameter of BiLSTMAttentionClassifier must be a str among "
+        rf"\['additive', 'dot', 'general', 'scaled_dot'\]. Got '{name}' instead. "
+        r"Bahdanau's attention is 'additive'; Luong's scores are 'dot' and 'general'"
+    )
+    with pytest.raises(InvalidParameterError, match=match):
+        clf.fit(*ids_data)
+    assert not hasattr(clf, "classes_")
+
+
+def test_classifier_attention_dot_warns_of_its_new_meaning(ids_data):
+    with pytest.warns(FutureWarning, match="'dot' is Luong's dot score.*'scaled_dot'"):
+        clf = tiny(attention="dot", max_epochs=1).fit(*ids_data)
+    assert type(clf.module_.pool).__name__ == "DotAttention"
+    assert not list(clf.module_.pool.parameters())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the learned query, under its new name: silent
+        scaled = tiny(attention="scaled_dot", max_epochs=1, validation_fraction=None)
+        scaled.fit(*ids_data)
+    assert type(scaled.module_.pool).__name__ == "ScaledDotAttention"
+
+
+def test_classifier_attention_dot_with_several_heads_is_an_error(ids_data):
+    clf = tiny(max_epochs=1).fit(*ids_data)
+    proba = clf.predict_proba(ids_data[0])
+    clf.set_params(attention="dot", attention_heads=2)
+    with pytest.raises(ValueError, match=r"attention='dot' with attention_heads=2.*'scaled_dot'"):
+        clf.fit(*ids_data)
+    np.testing.assert_array_equal(clf.predict_proba(ids_data[0]), proba)  # left as it was
+
+
+def test_classifier_pickled_with_old_dot_unpickles_as_scaled_dot(ids_data):
+    from skseqattn.nn import DotAttention
+
+    clf = tiny(attention="scaled_dot", max_epochs=1).fit(*ids_data)
+    proba = clf.predict_proba(ids_data[0])
+    old = copy.deepcopy(clf)  # as pickled before the rename: 'dot' and a learned query
+    old.set_params(attention="dot")
+    old.module_.pool.__class__ = DotAttention
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.attention == "scaled_dot"
+    assert type(restored.module_.pool).__name__ == "ScaledDotAttention"
+    np.testing.assert_array_equal(restored.predict_proba(ids_data[0]), proba)
 
 
 def test_classifier_cuda_without_gpu_is_a_clear_error(ids_data):

@@ -20,8 +20,9 @@ from skseqattn.onnx import export_onnx  # noqa: E402
 ATOL = 1e-5
 POOLINGS = [
     dict(pooling="attention", attention="additive"),
-    dict(pooling="attention", attention="dot", attention_heads=2),
+    dict(pooling="attention", attention="dot"),
     dict(pooling="attention", attention="general", attention_heads=2),
+    dict(pooling="attention", attention="scaled_dot", attention_heads=2),
     dict(pooling="last"),
     dict(pooling="mean"),
     dict(pooling="max"),

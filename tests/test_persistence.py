@@ -630,6 +630,30 @@ def test_load_manifest_that_does_not_fit(saved, tmp_path, edit, match):
         load(_rebuild(saved, tmp_path / "bad", manifest=edit))
 
 
+@pytest.mark.parametrize("attention", ["additive", "dot", "general", "scaled_dot"])
+def test_save_load_every_attention(attention, tmp_path):
+    X = _ids()
+    y = _labels("str", X[:, 0] > 4)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "attention='dot' is Luong", FutureWarning)
+        clf = tiny(attention=attention, max_epochs=1).fit(X, y)
+    loaded = load(save(clf, tmp_path / "model.skseqattn"))
+    assert loaded.attention == attention
+    assert type(loaded.module_.pool) is type(clf.module_.pool)
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_load_file_from_when_dot_was_the_learned_query(tmp_path):
+    X = _ids()
+    y = _labels("str", X[:, 0] > 4)
+    clf = tiny(attention="scaled_dot", max_epochs=1).fit(X, y)
+    path = save(clf, tmp_path / "model.skseqattn")
+    old = _rebuild(path, tmp_path / "old.skseqattn", manifest=_edit_params(attention="dot"))
+    loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
+    assert loaded.attention == "scaled_dot"
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_load_bad_fitted_attributes(saved, tmp_path):
     def classes(doc):
         fitted = doc["estimator"]["__estimator__"]["fitted"]

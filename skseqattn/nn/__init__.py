@@ -10,6 +10,7 @@ from ._attention import (
     LastStatePooling,
     MaxPooling,
     MeanPooling,
+    ScaledDotAttention,
     masked_softmax,
 )
 from ._export import ExportableSequenceModule
@@ -28,6 +29,7 @@ __all__ = [
     "LastStatePooling",
     "MaxPooling",
     "MeanPooling",
+    "ScaledDotAttention",
     "SequenceClassifierModule",
     "masked_softmax",
 ]

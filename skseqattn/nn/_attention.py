@@ -16,6 +16,7 @@ __all__ = [
     "AdditiveAttention",
     "DotAttention",
     "GeneralAttention",
+    "ScaledDotAttention",
     "LastStatePooling",
     "MaxPooling",
     "MeanPooling",
@@ -91,7 +92,7 @@ class _Attention(nn.Module):
 
 
 class AdditiveAttention(_Attention):
-    """Bahdanau / HAN-style attention against learned context vectors.
+    """Bahdanau (additive, concat) / HAN-style attention against learned context vectors.
 
     ``score_t = v_k . tanh(W h_t + b)`` for each head ``k``; with several heads this is the
     structured self-attention of Lin et al. (2017): one hidden projection, one context vector
@@ -118,7 +119,44 @@ class AdditiveAttention(_Attention):
 
 
 class DotAttention(_Attention):
-    """Scaled dot-product attention with learned queries: ``score_t = q_k . h_t / sqrt(d)``."""
+    """Luong's dot score with the final hidden state as the query (Luong et al., 2015).
+
+    ``score_t = h_t . s``, unscaled, as in the paper, where ``s`` is the sequence's final
+    state (the forward direction's last real step and the backward direction's first). It
+    has no parameters, hence a single head.
+
+    Notes
+    -----
+    Before this class was Luong's dot, ``DotAttention`` was the learned-query scaled dot
+    product, now :class:`ScaledDotAttention`; an object of that kind unpickles as one.
+    """
+
+    def __init__(self, input_dim: int, heads: int = 1):
+        super().__init__(input_dim, heads)
+        if heads != 1:
+            raise ValueError(
+                f"DotAttention (Luong's dot score) has no parameters, so its {heads} heads "
+                "would be copies of one head; use heads=1, or GeneralAttention or "
+                "ScaledDotAttention for several heads."
+            )
+
+    def scores(self, outputs, mask, final_state):
+        if final_state is None:
+            raise ValueError("DotAttention needs the final state as its query.")
+        return torch.einsum("btd,bd->bt", outputs, final_state).unsqueeze(-1)  # (b, t, 1)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "query" in self._parameters:  # pickled when DotAttention had a learned query
+            self.__class__ = ScaledDotAttention
+
+
+class ScaledDotAttention(_Attention):
+    """Scaled dot-product attention with learned queries: ``score_t = q_k . h_t / sqrt(d)``.
+
+    One learned query vector ``q_k`` per head (the context vector of :class:`AdditiveAttention`
+    without its hidden layer), scaled as in Vaswani et al. (2017).
+    """
 
     def __init__(self, input_dim: int, heads: int = 1):
         super().__init__(input_dim, heads)
@@ -130,11 +168,12 @@ class DotAttention(_Attention):
 
 
 class GeneralAttention(_Attention):
-    """Luong's general score with the final hidden state as the query.
+    """Luong's general score with the final hidden state as the query (Luong et al., 2015).
 
-    ``score_t = h_t^T W_k s``, where ``s`` is the sequence's final state (the forward
-    direction's last real step and the backward direction's first) and ``W_k`` one matrix per
-    head.
+    ``score_t = h_t^T W_k s / sqrt(d)``, where ``s`` is the sequence's final state (the
+    forward direction's last real step and the backward direction's first), ``W_k`` one
+    matrix per head and ``d`` the size of ``h_t`` (a scale the paper does not have, which
+    keeps the softmax from saturating at the start of training).
     """
 
     def __init__(self, input_dim: int, query_dim: int | None = None, heads: int = 1):

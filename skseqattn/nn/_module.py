@@ -23,6 +23,7 @@ from ._attention import (
     LastStatePooling,
     MaxPooling,
     MeanPooling,
+    ScaledDotAttention,
 )
 from ._ngrams import HashedNgramLinear
 
@@ -30,7 +31,18 @@ __all__ = ["SequenceClassifierModule", "CELLS", "POOLINGS", "ATTENTIONS"]
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("attention", "last", "mean", "max")
-ATTENTIONS = ("additive", "dot", "general")
+ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
+_ATTENTION_CLASSES = {
+    "additive": AdditiveAttention,
+    "dot": DotAttention,
+    "general": GeneralAttention,
+    "scaled_dot": ScaledDotAttention,
+}
+ATTENTION_NAMES_HINT = (
+    "Bahdanau's attention is 'additive'; Luong's scores are 'dot' and 'general' "
+    "(both with the final state as the query); 'scaled_dot' is a learned query."
+)
+"""How the names of the papers map to the ``attention`` options, for error messages."""
 
 
 class SequenceClassifierModule(nn.Module):
@@ -55,8 +67,11 @@ class SequenceClassifierModule(nn.Module):
         Run a backward direction too; outputs have size ``2 * hidden_size`` then.
     cell : {'lstm', 'gru'}, default='lstm'
     pooling : {'attention', 'last', 'mean', 'max'}, default='attention'
-    attention : {'additive', 'dot', 'general'}, default='additive'
-        The attention score when ``pooling='attention'``.
+    attention : {'additive', 'dot', 'general', 'scaled_dot'}, default='additive'
+        The attention score when ``pooling='attention'``: :class:`AdditiveAttention`
+        (Bahdanau), :class:`DotAttention` and :class:`GeneralAttention` (Luong's dot and
+        general scores against the final state) or :class:`ScaledDotAttention` (a learned
+        query).
     attention_heads : int, default=1
         Number of attention heads; their context vectors are concatenated.
     dropout : float, default=0.0
@@ -143,14 +158,12 @@ class SequenceClassifierModule(nn.Module):
         out_dim = hidden_size * self.num_directions
 
         if pooling == "attention":
-            if attention == "additive":
-                self.pool = AdditiveAttention(out_dim, heads=attention_heads)
-            elif attention == "dot":
-                self.pool = DotAttention(out_dim, heads=attention_heads)
-            elif attention == "general":
-                self.pool = GeneralAttention(out_dim, heads=attention_heads)
-            else:
-                raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}.")
+            if attention not in _ATTENTION_CLASSES:
+                raise ValueError(
+                    f"attention must be one of {ATTENTIONS}, got {attention!r}. "
+                    + ATTENTION_NAMES_HINT
+                )
+            self.pool = _ATTENTION_CLASSES[attention](out_dim, heads=attention_heads)
         else:
             self.pool = {"last": LastStatePooling, "mean": MeanPooling, "max": MaxPooling}[pooling](
                 out_dim
