@@ -103,9 +103,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     dropout : float, default=0.2
         Dropout on the RNN's inputs, between stacked layers and on the pooled vector before
         the linear head.
-    embedding_weights : array-like of shape (n_ids, embedding_dim), default=None
+    embedding_weights : array-like of shape (n_rows, embedding_dim), default=None
         Initial embedding, e.g. pretrained vectors aligned with a fixed vocabulary of a
-        :class:`~skseqattn.CharSequenceVectorizer`. Row 0 is padding.
+        :class:`~skseqattn.CharSequenceVectorizer`: row ``i`` is id ``i``, row 0 is
+        padding. With ``unknown_id=None`` a row of zeros is added for unseen ids.
     freeze_embeddings : bool, default=False
         Keep the embedding fixed during training.
     ngram_order : int, default=4
@@ -122,6 +123,19 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         make more n-grams share a row. With Adam or AdamW the table is trained with
         PyTorch's ``SparseAdam``, which updates only the rows a batch touched (and
         applies no weight decay); other optimizers update it densely.
+    unknown_id : int or None, default=None
+        For token input: which id stands for tokens not seen in fit. Only 0 (padding) is
+        reserved otherwise; every other id, 1 included, is a token of its own.
+
+        - None: ids ``1 .. max`` seen in fit are tokens, and the embedding gets one row
+          more, ``n_ids_ - 1`` (zeros at first), that ids above them share at predict
+          time. Right for ids from any tokenizer (Keras, TensorFlow, your own, where 1 is
+          often a real token) and for :class:`~skseqattn.CharSequenceVectorizer` output,
+          whose unknown id 1 is then learned like a token from the unknown tokens of the
+          training data.
+        - int ``k`` (``1`` for the vectorizer's :data:`~skseqattn.UNK_ID`): ids above those
+          seen in fit are read as ``k``, sharing the row the vocabulary's own unknown
+          token trained, and explanations mark ``k`` as unknown.
     input_type : {'auto', 'tokens', 'features'}, default='auto'
         What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
         real-valued sequences; say so explicitly when the dtype is ambiguous (ids stored
@@ -204,7 +218,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     input_type_ : {'tokens', 'features'}
         The kind of input seen in ``fit``.
     n_ids_ : int
-        Size of the embedding (token input only): ids at or above it are read as unknown.
+        Size of the embedding (token input only): ids at or above it are read as
+        ``unknown_id_``.
+    unknown_id_ : int
+        Id that unseen ids are read as (token input only): ``n_ids_ - 1`` with
+        ``unknown_id=None``, else ``unknown_id``.
     n_features_in_ : int
         For real-valued input: the number of features per step; for a 2-D float array,
         its number of columns (time steps), which predict then expects too. Not set for
@@ -235,8 +253,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     Token ids at or above ``n_ids_`` at predict time (a vocabulary grown after fitting)
-    are read as the unknown id 1 rather than rejected. A sequence with no real step (an
-    empty string) gets a finite probability row.
+    are read as ``unknown_id_`` rather than rejected. Only id 0 is reserved (padding):
+    id 1 is reserved for unknown tokens only when ``unknown_id=1`` says so. A sequence
+    with no real step (an empty string) gets a finite probability row.
 
     Examples
     --------
@@ -266,6 +285,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "freeze_embeddings": ["boolean"],
         "ngram_order": [Interval(Integral, 0, None, closed="left")],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left")],
+        "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -303,6 +323,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         freeze_embeddings=False,
         ngram_order=4,
         ngram_buckets=65536,
+        unknown_id=None,
         input_type="auto",
         max_epochs=30,
         batch_size=64,
@@ -336,6 +357,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.freeze_embeddings = freeze_embeddings
         self.ngram_order = ngram_order
         self.ngram_buckets = ngram_buckets
+        self.unknown_id = unknown_id
         self.input_type = input_type
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -561,6 +583,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             name=name,
             embedding_weights=self.embedding_weights,
             previous=self._input if continuing else None,
+            unknown_id=self.unknown_id,
         )
         seqs = kind.encode(seqs)
 
@@ -778,12 +801,15 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        state.setdefault("unknown_id", 1)  # pickled before unknown_id: read unseen ids as 1
         super().__setstate__(state)
         if "net_" in state:
             self.module_ = self.net_.module_
             self.device_ = str(self.net_.device)
             if "_input" not in state:  # pickled by a version without input kinds
                 self._input = kind_named(self.input_type_).from_fitted(vars(self))
+            if "unknown_id_" not in state and hasattr(self._input, "unknown_id"):
+                self.unknown_id_ = self._input.unknown_id  # token input
             if self.attention == "dot" and type(self.module_.pool).__name__ != "DotAttention":
                 self.attention = "scaled_dot"  # pickled when 'dot' meant the learned query
 

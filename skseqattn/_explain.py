@@ -155,6 +155,8 @@ def explain(estimator, X, *, vectorizer=None, tokens=None):
         columns = seqs.positions[start:stop]
         row_weights = step_weights[start:stop]  # (n_tokens, heads)
         unknown = kind.unknown_steps(seqs.values[start:stop])
+        if vec is not None:  # the vectorizer's own unknown id, whatever the model reads it as
+            unknown = unknown | (seqs.values[start:stop] == UNK_ID)
         row_proba = proba[i]
         items.append(
             Explanation(

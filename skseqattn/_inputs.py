@@ -9,8 +9,8 @@ does). A kind object:
   (:meth:`~InputKind.check`), dropping padding on the way in;
 - learns what it needs from the training data (:meth:`~InputKind.fitted`): the number of
   ids for tokens, the standardisation for features;
-- encodes sequences for the module (:meth:`~InputKind.encode`, a new object): unknown ids become
-  :data:`~skseqattn.UNK_ID`, features are standardised;
+- encodes sequences for the module (:meth:`~InputKind.encode`, a new object): ids above those
+  seen in fit become the unknown id (see :class:`TokenInput`), features are standardised;
 - describes itself: the module's input size, the fitted attributes persistence stores, and
   the arguments of the ONNX export wrapper.
 
@@ -142,13 +142,23 @@ class InputKind:
 
 
 class TokenInput(InputKind):
-    """Token ids: integers, 0 for padding, ids at or above ``n_ids`` read as unknown."""
+    """Token ids: integers, 0 for padding, ids at or above ``n_ids`` read as ``unknown_id``.
+
+    Only 0 is reserved. Which id stands for "unknown" follows the classifier's
+    ``unknown_id`` parameter (:meth:`fitted`): None gives the embedding one row more than
+    the largest id seen in fit, ``n_ids - 1``, that later unseen ids share; an int (1 for
+    a :class:`~skseqattn.CharSequenceVectorizer` vocabulary) reads unseen ids as that id.
+    """
 
     name = "tokens"
     _check_dtype = "numeric"
+    unknown_id: int = UNK_ID
+    """Id that ids at or above ``n_ids`` are read as (1 in objects from before the rule)."""
 
-    def __init__(self, n_ids: int | None = None):
+    def __init__(self, n_ids: int | None = None, unknown_id: int | None = None):
         self.n_ids = n_ids
+        if unknown_id is not None:
+            self.unknown_id = unknown_id
 
     def _from_array(self, X, name):
         if X.ndim != 2:
@@ -170,20 +180,37 @@ class TokenInput(InputKind):
             rows.append(ids[ids != 0])
         return RaggedSequences.from_list(rows)
 
-    def fitted(self, seqs, *, name, embedding_weights=None, previous=None) -> TokenInput:
-        """The kind fitted on training sequences: the embedding's number of ids."""
+    def fitted(
+        self, seqs, *, name, embedding_weights=None, previous=None, unknown_id=None
+    ) -> TokenInput:
+        """The kind fitted on training sequences: the embedding's size and its unknown id.
+
+        ``unknown_id`` is the classifier's parameter. None: ids ``0 .. max`` seen in fit
+        (or the rows of ``embedding_weights``) plus one row for unseen ids, which is
+        ``n_ids - 1``. An int: unseen ids are read as that id, which gets a row too.
+        """
         if previous is not None:  # warm start: the embedding keeps its size
             return previous
-        seen = int(seqs.values.max()) + 1 if seqs.values.size else 2
+        seen = int(seqs.values.max()) + 1 if seqs.values.size else 1
         if embedding_weights is not None:
-            n_ids = np.shape(embedding_weights)[0]
-            if seen > n_ids:
+            rows = np.shape(embedding_weights)[0]
+            if seen > rows:
+                reserved = "0 padding" if unknown_id is None else f"0 padding, {unknown_id} unknown"
                 raise ValueError(
                     f"{name} got token id {seen - 1} but embedding_weights has only "
-                    f"{n_ids} rows; give one row per id (0 padding, 1 unknown)."
+                    f"{rows} rows; give one row per id ({reserved})."
                 )
-            return TokenInput(n_ids)
-        return TokenInput(max(seen, 2))
+            if unknown_id is None:  # a row for unseen ids after the given ones
+                return TokenInput(rows + 1, rows)
+            if unknown_id >= rows:
+                raise ValueError(
+                    f"{name} got unknown_id={unknown_id} but embedding_weights has only "
+                    f"{rows} rows; the unknown id needs a row of its own."
+                )
+            return TokenInput(rows, unknown_id)
+        if unknown_id is None:
+            return TokenInput(seen + 1, seen)
+        return TokenInput(max(seen, unknown_id + 1, 2), unknown_id)
 
     def check_fitted(self, seqs, name):
         """Nothing to check: any width and any id are accepted after fitting."""
@@ -192,27 +219,30 @@ class TokenInput(InputKind):
         """The sequences with ids the embedding has no row for read as the unknown id."""
         values = seqs.values
         if values.size and values.max() >= self.n_ids:
-            return replace(seqs, values=np.where(values >= self.n_ids, UNK_ID, values))
+            return replace(seqs, values=np.where(values >= self.n_ids, self.unknown_id, values))
         return seqs
 
     def unknown_steps(self, ids: np.ndarray) -> np.ndarray:
         """True for ids the model reads as unknown."""
-        return (ids == UNK_ID) | (ids >= self.n_ids)
+        return (ids == self.unknown_id) | (ids >= self.n_ids)
 
     def module_args(self) -> dict:
         return {"vocab_size": self.n_ids, "n_features": None}
 
     def fitted_attributes(self) -> dict:
-        return {"n_ids_": self.n_ids}
+        return {"n_ids_": self.n_ids, "unknown_id_": self.unknown_id}
 
     @classmethod
     def from_fitted(cls, fitted) -> TokenInput:
-        """The kind described by fitted attributes (a mapping, as :meth:`fitted_attributes`)."""
-        return cls(fitted["n_ids_"])
+        """The kind described by fitted attributes (a mapping, as :meth:`fitted_attributes`).
+
+        Without ``unknown_id_`` (saved before it existed) unseen ids are read as 1.
+        """
+        return cls(fitted["n_ids_"], fitted.get("unknown_id_", UNK_ID))
 
     def export_args(self) -> dict:
         """Keyword arguments of :class:`~skseqattn.nn.ExportableSequenceModule`."""
-        return {"n_ids": self.n_ids}
+        return {"n_ids": self.n_ids, "unknown_id": self.unknown_id}
 
     def example_input(self):
         """A small batch to trace the exported graph with, and its input name."""
@@ -224,6 +254,11 @@ class TokenInput(InputKind):
         n_ids = fitted.get("n_ids_")
         if not isinstance(n_ids, numbers.Integral) or isinstance(n_ids, bool) or n_ids < 2:
             return f"n_ids_ must be an int >= 2, got {n_ids!r}"
+        unknown = fitted.get("unknown_id_", UNK_ID)
+        if not isinstance(unknown, numbers.Integral) or isinstance(unknown, bool):
+            return f"unknown_id_ must be an int, got {unknown!r}"
+        if not 1 <= unknown < n_ids:
+            return f"unknown_id_ must be between 1 and n_ids_ - 1 = {n_ids - 1}, got {unknown}"
         return None
 
 
@@ -283,8 +318,13 @@ class FeatureInput(InputKind):
         n_features = n_features or 1
         return RaggedSequences.from_list([r.reshape(-1, n_features) for r in rows])
 
-    def fitted(self, seqs, *, name, embedding_weights=None, previous=None) -> FeatureInput:
-        """The kind fitted on training sequences: mean and scale over their real steps."""
+    def fitted(
+        self, seqs, *, name, embedding_weights=None, previous=None, unknown_id=None
+    ) -> FeatureInput:
+        """The kind fitted on training sequences: mean and scale over their real steps.
+
+        ``embedding_weights`` and ``unknown_id`` concern token input; they are ignored.
+        """
         if previous is not None:  # warm start: keep the first fit's standardisation
             return previous
         values = seqs.values.astype(np.float64)
@@ -369,7 +409,7 @@ def _check_ids(values: np.ndarray, rows_of, name: str) -> np.ndarray:
         i = int(np.flatnonzero(values < 0)[0])
         raise ValueError(
             f"{name} got a negative token id ({values.flat[i]:g}) in row {rows_of(i)}; ids "
-            "must be >= 0, with 0 for padding and 1 for unknown tokens."
+            "must be >= 0, with 0 for padding."
         )
     return values.astype(np.int64, copy=False)
 

@@ -275,11 +275,15 @@ def build_module(est, kind, n_classes):
     from .nn import SequenceClassifierModule
 
     weights = None
+    args = kind.module_args()
     if est.embedding_weights is not None:
         weights = np.asarray(est.embedding_weights, dtype=np.float32)
-    return SequenceClassifierModule(
+        missing = (args["vocab_size"] or 0) - len(weights)
+        if missing > 0:  # the row for unseen ids (unknown_id=None): zeros
+            weights = np.vstack([weights, np.zeros((missing, weights.shape[1]), np.float32)])
+    module = SequenceClassifierModule(
         n_classes=n_classes,
-        **kind.module_args(),
+        **args,
         embedding_dim=est.embedding_dim,
         hidden_size=est.hidden_size,
         num_layers=est.num_layers,
@@ -296,6 +300,13 @@ def build_module(est, kind, n_classes):
         # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
         ngram_sparse=est.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
     )
+    unknown_row = getattr(kind, "unknown_id", None)
+    if weights is None and module.embedding is not None and unknown_row == args["vocab_size"] - 1:
+        # No id of the training data is this row (unknown_id=None, or an unknown id above
+        # them): start it at zeros, a neutral input, rather than at random.
+        with torch.no_grad():
+            module.embedding.weight[unknown_row].zero_()
+    return module
 
 
 def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):

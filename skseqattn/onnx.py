@@ -151,9 +151,9 @@ def export_onnx(estimator, path, *, opset_version=18, exporter="auto"):
 
     - ``ids``: int64 of shape (batch, time) for a classifier fitted on token ids, exactly as
       passed to ``predict_proba``: 0 is padding wherever it is (pre-, post- or mid-padded,
-      any width, all-padding rows allowed). Ids at or above ``n_ids_`` are read as the
-      unknown id 1, as the estimator does; negative ids, which the estimator rejects, are
-      read as unknown too. Cast int32 ids with ``ids.astype(np.int64)``.
+      any width, all-padding rows allowed). Ids at or above ``n_ids_`` are read as
+      ``unknown_id_``, as the estimator does; negative ids, which the estimator rejects,
+      are read as unknown too. Cast int32 ids with ``ids.astype(np.int64)``.
     - ``features``: float32 of shape (batch, time, n_features) for real-valued input; a step
       whose features are all NaN is padding. The graph standardises with the fitted
       ``feature_mean_`` and ``feature_scale_``. A 2-D table of univariate sequences becomes

@@ -69,6 +69,7 @@ _ADDED_PARAMS = {
         "ngram_buckets": 65536,
         "logit_adjustment": 0.0,
         "mixed_precision": False,
+        "unknown_id": 1,  # ids above those seen in fit were read as 1
     }
 }
 

@@ -126,7 +126,7 @@ def test_classifier_predictions_ignore_padding_width_side_and_batch(
     X, y = ids_data
     heads = 1 if attention == "dot" else 2  # Luong's dot score has no parameters
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "attention='dot' is Luong", FutureWarning)
+        warnings.filterwarnings("ignore", ".*attention='dot' is Luong", FutureWarning)
         clf = tiny(cell=cell, pooling=pooling, attention=attention, attention_heads=heads)
         clf.fit(X, y)
     batch = X[:40]
@@ -255,15 +255,83 @@ def test_classifier_returns_labels_of_their_own_type(ids_data, labels):
     )
 
 
-def test_classifier_ids_beyond_vocabulary_read_as_unknown(ids_data):
+def test_classifier_ids_beyond_vocabulary_share_one_extra_row(ids_data):
     X, y = ids_data
     clf = tiny().fit(X, y)
-    assert clf.n_ids_ == X.max() + 1
+    assert clf.n_ids_ == X.max() + 2  # ids 0 .. max, and the row for unseen ids
+    assert clf.unknown_id_ == clf.n_ids_ - 1
+    unseen = X.copy()
+    unseen[unseen == 5] = 999
+    as_unknown = X.copy()
+    as_unknown[as_unknown == 5] = clf.unknown_id_
+    np.testing.assert_array_equal(clf.predict_proba(unseen), clf.predict_proba(as_unknown))
+    other = X.copy()
+    other[other == 5] = 12345  # every unseen id reads as the same row
+    np.testing.assert_array_equal(clf.predict_proba(other), clf.predict_proba(unseen))
+
+
+def test_classifier_unknown_id_int_reads_unseen_ids_as_it(ids_data):
+    X, y = ids_data
+    clf = tiny(unknown_id=1).fit(X, y)  # a vocabulary with its own unknown id, 1
+    assert (clf.n_ids_, clf.unknown_id_) == (X.max() + 1, 1)
     unseen = X.copy()
     unseen[unseen == 5] = 999
     as_unknown = X.copy()
     as_unknown[as_unknown == 5] = 1
     np.testing.assert_array_equal(clf.predict_proba(unseen), clf.predict_proba(as_unknown))
+
+
+def _token_one_data(n=400, seed=0):
+    """Ids 1..9 from a tokenizer that reserves only 0; the label is whether id 1 occurs."""
+    rng = np.random.RandomState(seed)
+    X = np.zeros((n, 8), dtype=np.int64)
+    y = np.arange(n) % 2
+    for i in range(n):
+        k = rng.randint(3, 9)
+        row = rng.randint(2, 10, size=k)
+        if y[i]:
+            row[rng.randint(k)] = 1
+        X[i, :k] = row
+    return X, y
+
+
+def test_classifier_learns_id_1_as_a_token_of_its_own():
+    X, y = _token_one_data()
+    clf = BiLSTMAttentionClassifier(
+        embedding_dim=8, hidden_size=8, max_epochs=8, random_state=0, validation_fraction=None
+    ).fit(X[:300], y[:300])
+    assert clf.score(X[300:], y[300:]) > 0.9  # token 1 is learned ...
+    # ... and an id never seen in fit is not read as token 1: rows without a 1 whose
+    # id 9 became 999 (a token unknown to the model) are still "no 1"
+    negatives = X[300:][y[300:] == 0]
+    changed = np.where(negatives == 9, 999, negatives)
+    assert (changed != negatives).any(axis=1).mean() > 0.5
+    assert (clf.predict(changed) == 0).mean() > 0.9
+    # and explanations do not call token 1 unknown
+    from skseqattn import explain
+
+    assert not any(item.unknown.any() for item in explain(clf, X[300:310]))
+    marked = [item.unknown.any() for item in explain(clf, changed[:10])]
+    assert marked == [999 in row for row in changed[:10]]
+
+
+def test_classifier_pickled_before_unknown_id_reads_unseen_ids_as_1(ids_data):
+    X, y = ids_data
+    clf = tiny(unknown_id=1, max_epochs=1).fit(X, y)
+    old = copy.deepcopy(clf)  # as pickled before the parameter existed
+    del old.unknown_id, old.unknown_id_, old._input.unknown_id
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.get_params()["unknown_id"] == 1 and restored.unknown_id_ == 1
+    beyond = np.where(X == 5, 999, X)
+    np.testing.assert_array_equal(restored.predict_proba(beyond), clf.predict_proba(beyond))
+
+
+def test_classifier_bad_unknown_id_names_it(ids_data):
+    with pytest.raises(InvalidParameterError, match="'unknown_id' parameter"):
+        tiny(unknown_id=0).fit(*ids_data)
+    weights = np.zeros((9, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match="unknown_id=9 but embedding_weights has only 9 rows"):
+        tiny(unknown_id=9, embedding_weights=weights).fit(*ids_data)
 
 
 # --------------------------------------------------------------------------- training options
@@ -375,8 +443,11 @@ def test_classifier_embedding_weights_and_freezing(ids_data):
     weights = np.random.RandomState(0).normal(size=(20, 8)).astype(np.float32)
     frozen = tiny(embedding_weights=weights, freeze_embeddings=True).fit(X, y)
     learned = frozen.module_.embedding.weight.detach().numpy()
-    np.testing.assert_array_equal(learned[1:], weights[1:])
-    assert frozen.n_ids_ == 20
+    np.testing.assert_array_equal(learned[1:20], weights[1:])
+    np.testing.assert_array_equal(learned[20], 0.0)  # the row added for unseen ids
+    assert (frozen.n_ids_, frozen.unknown_id_) == (21, 20)
+    own = tiny(embedding_weights=weights, freeze_embeddings=True, unknown_id=1).fit(X, y)
+    assert (own.n_ids_, own.unknown_id_) == (20, 1)  # row 1 of the weights is unknown
     original = weights.copy()
     trained = tiny(embedding_weights=weights).fit(X, y)
     assert not np.array_equal(trained.module_.embedding.weight.detach().numpy(), weights)

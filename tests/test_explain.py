@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -139,11 +140,18 @@ def test_explain_classifier_alone_with_ids_vectorizer_or_tokens(pipeline):
     ids = vec.transform(X)
     by_id = explain(clf, ids)
     assert by_id[0].tokens == [str(i) for i in ids[0] if i != 0]
-    assert by_id[1].unknown.tolist() == [False, True, False]
+    # without the vectorizer, id 1 is a token like any other (unknown_id=None) ...
+    assert by_id[1].unknown.tolist() == [False, False, False]
+    # ... unless the classifier was told that 1 is unknown
+    told = (
+        clone(clf).set_params(unknown_id=1).fit(vec.transform(["GATTA", "CAT"] * 30), [0, 1] * 30)
+    )
+    assert explain(told, ids)[1].unknown.tolist() == [False, True, False]
 
     named = explain(clf, ids, vectorizer=vec)
     assert named[0].tokens == list("GATTA")
     assert named[1].tokens == ["C", vec.unk_token, "G"]  # unknown text is lost in the ids
+    assert named[1].unknown.tolist() == [False, True, False]  # the vectorizer's unknown id
     np.testing.assert_allclose(named[0].weights, by_id[0].weights)
 
     from_strings = explain(clf, X, vectorizer=vec)

@@ -194,12 +194,15 @@ def test_export_onnx_graph_interface_and_metadata(tmp_path):
     assert meta["input_type"] == "tokens"
 
 
-def test_export_onnx_maps_unknown_and_negative_ids_to_unk(tmp_path):
-    clf = _fit_ids()
+@pytest.mark.parametrize("unknown_id", [None, 1])
+def test_export_onnx_maps_unknown_and_negative_ids_to_unk(tmp_path, unknown_id):
+    clf = _fit_ids(unknown_id=unknown_id)
+    assert clf.unknown_id_ == (clf.n_ids_ - 1 if unknown_id is None else 1)
     session = _session(export_onnx(clf, tmp_path / "m.onnx"))
     X = np.array([[2, 50, 3, 0], [0, clf.n_ids_, 7, 2], [-4, 2, 0, 0]])
     (proba,) = session.run(["probabilities"], {"ids": X})
-    expected = clf.predict_proba(np.where(X < 0, 1, X))  # the estimator rejects negatives
+    # the estimator rejects negatives: read as the unknown id, as the graph does
+    expected = clf.predict_proba(np.where(X < 0, clf.unknown_id_, X))
     np.testing.assert_allclose(proba, expected, atol=ATOL, rtol=0)
 
 

@@ -635,7 +635,7 @@ def test_save_load_every_attention(attention, tmp_path):
     X = _ids()
     y = _labels("str", X[:, 0] > 4)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "attention='dot' is Luong", FutureWarning)
+        warnings.filterwarnings("ignore", ".*attention='dot' is Luong", FutureWarning)
         clf = tiny(attention=attention, max_epochs=1).fit(X, y)
     loaded = load(save(clf, tmp_path / "model.skseqattn"))
     assert loaded.attention == attention
@@ -652,6 +652,31 @@ def test_load_file_from_when_dot_was_the_learned_query(tmp_path):
     loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
     assert loaded.attention == "scaled_dot"
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("unknown_id", [None, 1])
+def test_save_load_keeps_the_unknown_id(unknown_id, tmp_path):
+    X = _ids()
+    clf = tiny(unknown_id=unknown_id, max_epochs=1).fit(X, _labels("str", X[:, 0] > 4))
+    loaded = load(save(clf, tmp_path / "model.skseqattn"))
+    assert (loaded.unknown_id, loaded.unknown_id_) == (unknown_id, clf.unknown_id_)
+    beyond = np.where(X == 5, 999, X)
+    assert np.array_equal(loaded.predict_proba(beyond), clf.predict_proba(beyond))
+
+
+def test_load_file_from_before_unknown_id_reads_unseen_ids_as_1(tmp_path):
+    X = _ids()
+    clf = tiny(unknown_id=1, max_epochs=1).fit(X, _labels("str", X[:, 0] > 4))
+    path = save(clf, tmp_path / "model.skseqattn")
+
+    def as_before(doc):
+        body = doc["estimator"]["__estimator__"]
+        del body["params"]["unknown_id"], body["fitted"]["unknown_id_"]
+
+    loaded = load(_rebuild(path, tmp_path / "old.skseqattn", manifest=as_before))
+    assert (loaded.unknown_id, loaded.unknown_id_) == (1, 1)
+    beyond = np.where(X == 5, 999, X)
+    assert np.array_equal(loaded.predict_proba(beyond), clf.predict_proba(beyond))
 
 
 def test_load_bad_fitted_attributes(saved, tmp_path):

@@ -43,8 +43,10 @@ class ExportableSequenceModule(nn.Module):
     module : SequenceClassifierModule
         The trained module; its weights are copied (later changes to it are not seen).
     n_ids : int, default=None
-        For token input: ids at or above ``n_ids`` (and negative ids) are read as the unknown
-        id 1, as the estimator does. Defaults to the embedding's size.
+        For token input: ids at or above ``n_ids`` (and negative ids) are read as
+        ``unknown_id``, as the estimator does. Defaults to the embedding's size.
+    unknown_id : int, default=1
+        For token input: the id unseen ids are read as (the estimator's ``unknown_id_``).
     feature_mean, feature_scale : array-like of shape (n_features,), default=None
         For real-valued input: the standardisation the estimator applies before the module.
         It is computed in float64, as in the estimator, then cast to float32.
@@ -76,6 +78,7 @@ class ExportableSequenceModule(nn.Module):
         module: SequenceClassifierModule,
         *,
         n_ids: int | None = None,
+        unknown_id: int = UNK_ID,
         feature_mean=None,
         feature_scale=None,
     ):
@@ -101,11 +104,13 @@ class ExportableSequenceModule(nn.Module):
         if self.tokens:
             self.embedding = copy.deepcopy(module.embedding)
             self.n_ids = int(n_ids if n_ids is not None else self.embedding.num_embeddings)
+            self.unknown_id = int(unknown_id)
             self.register_buffer("feature_mean", None)
             self.register_buffer("feature_scale", None)
         else:
             self.embedding = None
             self.n_ids = 0
+            self.unknown_id = 0
             n_features = rnn.input_size
             mean = torch.zeros(n_features) if feature_mean is None else feature_mean
             scale = torch.ones(n_features) if feature_scale is None else feature_scale
@@ -141,7 +146,8 @@ class ExportableSequenceModule(nn.Module):
             # One extra padding column: width >= 1 always (the module's own rule for width 0).
             X = torch.cat([X, X.new_zeros(batch, 1)], dim=1)  # (batch, time)
             mask = X != 0
-            ids = torch.where((X >= self.n_ids) | (X < 0), torch.full_like(X, UNK_ID), X)
+            unseen = (X >= self.n_ids) | (X < 0)
+            ids = torch.where(unseen, torch.full_like(X, self.unknown_id), X)
         else:
             X = torch.cat([X, X.new_full((batch, 1, X.shape[2]), float("nan"))], dim=1)
             mask = ~torch.isnan(X).all(dim=2)  # (batch, time)
