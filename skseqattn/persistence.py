@@ -844,8 +844,11 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
         ("hidden_size", hidden, hidden * hidden),
         ("the number of classes", n_classes, n_classes * hidden),
     ]
-    if fitted.get("input_type_") == "tokens":
-        n_ids = fitted.get("n_ids_")
+    from ._inputs import kind_named
+
+    sizes = kind_named(fitted.get("input_type_")).from_fitted(fitted).module_args()
+    if sizes["vocab_size"] is not None:  # token ids, through an embedding
+        n_ids = sizes["vocab_size"]
         needs.append(("n_ids_", n_ids, n_ids))
         if est.embedding_weights is None:
             dim = est.embedding_dim
@@ -853,7 +856,7 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
         if est.ngram_order:
             needs.append(("ngram_buckets", est.ngram_buckets, est.ngram_buckets * n_classes))
     else:
-        n_features = len(fitted["feature_mean_"])
+        n_features = sizes["n_features"]
         needs.append(("the number of features", n_features, n_features * hidden))
     if est.pooling == "attention":
         needs.append(("attention_heads", est.attention_heads, est.attention_heads * hidden))
