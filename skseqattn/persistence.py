@@ -17,7 +17,9 @@ file holding
 fixed list of the ones this library knows, and a callable parameter (a custom ``analyzer``, an
 optimizer class outside ``torch.optim``) must be handed over by the caller. A file that is
 not a skseqattn model, is truncated, has wrong checksums or unexpected content raises
-:class:`FormatError`.
+:class:`FormatError`, in bounded time and memory: the Notes of :func:`load` list what is
+checked before what. ``save(..., key=...)`` signs a file and ``load(..., key=...)`` checks
+the signature; without a key the checksums give integrity, not authenticity.
 """
 
 from __future__ import annotations
