@@ -242,7 +242,7 @@ def build_cases(folder, *, zeros_bytes=int(2.5 * GIB), brackets_bytes=192 * MIB)
             f"{brackets.size / MIB:.0f} MiB of [] manifest",
             clf,
             dict(text=brackets),
-            "manifest.json (expands|is larger)",
+            "manifest.json (expands|declares)",
         ),
         ("160k duplicate keys", clf, dict(text=_duplicate_keys(160_000)), "repeats the keys"),
         (

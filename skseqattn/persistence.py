@@ -490,7 +490,10 @@ def _bounded_int(text):
 def _finite_float(text):
     value = float(text) if len(text) <= _MAX_FLOAT_CHARS else math.inf
     if not math.isfinite(value):
-        raise FormatError(f"holds the number {_short(text)}, which is not a finite float")
+        raise FormatError(
+            f"holds the number {_short(text)}, which is not a finite float of at most "
+            f"{_MAX_FLOAT_CHARS} characters"
+        )
     return value
 
 
@@ -844,7 +847,7 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
     hidden = est.hidden_size
     needs = [
         ("hidden_size", hidden, hidden * hidden),
-        ("the number of classes", n_classes, n_classes * hidden),
+        ("len(classes_)", n_classes, n_classes * hidden),
     ]
     from ._inputs import kind_named
 
@@ -859,7 +862,7 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
             needs.append(("ngram_buckets", est.ngram_buckets, est.ngram_buckets * n_classes))
     else:
         n_features = sizes["n_features"]
-        needs.append(("the number of features", n_features, n_features * hidden))
+        needs.append(("len(feature_mean_)", n_features, n_features * hidden))
     if est.pooling == "attention":
         needs.append(("attention_heads", est.attention_heads, est.attention_heads * hidden))
     for name, value, need in needs:
@@ -1268,7 +1271,9 @@ def _verify(zf, infos, manifest_bytes, key, where):
 def _read_entry(zf, info, limit, where):
     name = info.filename
     if info.file_size > limit:
-        raise FormatError(f"{where}: {name} is larger ({info.file_size} bytes) than expected.")
+        raise FormatError(
+            f"{where}: {name} declares {info.file_size} bytes, more than the {limit} allowed."
+        )
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)

@@ -866,7 +866,7 @@ def test_load_bounds_numbers_keys_depth_and_dtypes(saved, tmp_path):
         load(entry(digits))
     huge = text.replace('"lr": 0.003', '"lr": 1e999')
     assert huge != text
-    with pytest.raises(FormatError, match="holds the number '1e999', which is not a finite"):
+    with pytest.raises(FormatError, match="holds the number '1e999', which is not a finite float"):
         load(entry(huge))
     start = time.perf_counter()
     keys = '{"format": "skseqattn", "x": {' + ",".join(['"k": 0'] * 100_000) + "}}"
@@ -902,3 +902,29 @@ def test_load_bounds_a_vectorizers_width_by_max_bytes(tmp_path):
     with pytest.raises(FormatError, match=r"CharSequenceVectorizer.max_len=5000 exceeds"):
         load(wide_ok, max_bytes=2**20)
     assert load(wide_ok).max_len == 5000
+
+
+def test_load_compares_shapes_before_reading_tensors_or_building(saved, tmp_path, monkeypatch):
+    import skseqattn._net
+    from skseqattn import persistence
+
+    calls = []
+    real_read, real_build = persistence._Members.read, skseqattn._net.build_module
+
+    def read(self, name):
+        calls.append(("read", name))
+        return real_read(self, name)
+
+    def build(*args):
+        module = real_build(*args)
+        calls.append(("build", next(module.parameters()).device.type))
+        return module
+
+    monkeypatch.setattr(persistence._Members, "read", read)
+    monkeypatch.setattr(skseqattn._net, "build_module", build)
+    with pytest.raises(FormatError, match="weight 'embedding.weight' has shape"):
+        load(_rebuild(saved, tmp_path / "p", manifest=_edit_params(embedding_dim=9)))
+    assert calls == [("build", "meta")]  # no tensor read, no real module
+    calls.clear()
+    load(saved)
+    assert calls == [("build", "meta"), ("read", "module-0.safetensors"), ("build", "cpu")]

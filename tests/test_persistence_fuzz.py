@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import json
 import random
+import re
 import struct
 import time
 import tracemalloc
@@ -90,7 +91,7 @@ def test_hostile_file_is_refused_fast_and_small(hostile, name):
 def test_zeros_entry_is_refused_by_its_ratio_when_max_bytes_allows_it(hostile):
     path, _ = hostile["2.5 GiB zeros weights"]
     error, seconds, traced = _budgeted_load(path, max_bytes=8 * 2**30)
-    assert "module-0.safetensors expands 1011 times" in str(error)
+    assert re.search(r"module-0.safetensors expands \d+ times .*at most 50", str(error)), error
     assert seconds < SECONDS and traced < TRACED_MIB
 
 
