@@ -406,6 +406,13 @@ def save(estimator, path, *, key=None):
     >>> path = save(vec, os.path.join(tempfile.mkdtemp(), "vec.skseqattn"))
     >>> load(path).vocabulary_
     {'a': 2, 'b': 3, 'n': 4, 'o': 5}
+
+    Signed with a key, the file loads only with that key:
+
+    >>> key = b"a secret of 32 random bytes here"
+    >>> signed = save(vec, os.path.join(tempfile.mkdtemp(), "signed.skseqattn"), key=key)
+    >>> load(signed, key=key).vocabulary_ == vec.vocabulary_
+    True
     """
     from . import __version__
 
