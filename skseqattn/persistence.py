@@ -1024,6 +1024,15 @@ def _entry_count(fileobj):
     if at < 0 or len(tail) - at < 22:
         return None
     entries, directory_size = struct.unpack_from("<HL", tail, at + 10)
+    # A zip64 end record (which zipfile reads in place of the fields above) sits just
+    # before the zip64 locator, itself just before the end record.
+    if (
+        at >= 76
+        and tail[at - 20 : at - 16] == b"PK\x06\x07"
+        and tail[at - 76 : at - 72] == (b"PK\x06\x06")
+    ):
+        entries64, size64 = struct.unpack_from("<QQ", tail, at - 76 + 32)
+        entries, directory_size = max(entries, entries64), max(directory_size, size64)
     return entries, directory_size
 
 

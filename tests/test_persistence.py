@@ -928,3 +928,17 @@ def test_load_compares_shapes_before_reading_tensors_or_building(saved, tmp_path
     calls.clear()
     load(saved)
     assert calls == [("build", "meta"), ("read", "module-0.safetensors"), ("build", "cpu")]
+
+
+def test_load_reads_the_entry_count_of_a_zip64_end_record_too(saved, tmp_path, monkeypatch):
+    # zipfile takes the count from a zip64 end record when there is one: the bound must too.
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)  # makes zipfile write zip64 records
+    path = _rebuild(saved, tmp_path / "zip64")
+    monkeypatch.undo()
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"PK\x06\x06")
+    assert at > 0 and load(path).hidden_size == 8
+    struct.pack_into("<Q", data, at + 32, 10**6)  # entries in the zip64 record
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="declares 1000000 entries"):
+        load(path)
