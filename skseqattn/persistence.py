@@ -556,6 +556,7 @@ class _Reader:
         self.callables = callables
         self.device = device
         self._arrays = None
+        self.expected_arrays = None  # {key: (shape, safetensors dtype)}, from the manifest
         self._depth = 0
         self._json_array_bytes = 0
 
@@ -563,7 +564,15 @@ class _Reader:
         if self._arrays is None:
             if _ARRAYS_BLOB not in self.blobs:
                 raise FormatError(f"manifest.json refers to {_ARRAYS_BLOB}, which is missing.")
-            self.blobs.header(_ARRAYS_BLOB)  # checked before the tensors are read
+            header = self.blobs.header(_ARRAYS_BLOB)  # checked before the tensors are read
+            if self.expected_arrays is not None and header != self.expected_arrays:
+                missing = sorted(set(self.expected_arrays) - set(header))
+                differ = sorted(k for k in header if self.expected_arrays.get(k) != header[k])
+                raise FormatError(
+                    f"{_ARRAYS_BLOB} does not hold the arrays manifest.json refers to: missing "
+                    f"{_short(missing, 200)}, unexpected or of another shape or dtype "
+                    f"{_short(differ, 200)}."
+                )
             data = self.blobs.read(_ARRAYS_BLOB)
             try:
                 self._arrays = self.safetensors.numpy.load(data)
@@ -844,6 +853,42 @@ _TORCH_DTYPES = {
     torch.uint8: "U8",
     torch.bool: "BOOL",
 }
+
+
+_NUMPY_TO_ST = {
+    "b1": "BOOL",
+    "u1": "U8",
+    "i1": "I8",
+    "i2": "I16",
+    "u2": "U16",
+    "f2": "F16",
+    "i4": "I32",
+    "u4": "U32",
+    "f4": "F32",
+    "i8": "I64",
+    "u8": "U64",
+    "f8": "F64",
+}
+
+
+def _blob_arrays(tree):
+    """``{key: (shape, safetensors dtype)}`` of every array the manifest keeps in
+    arrays.safetensors: what that entry must hold, known before it is read. A node that is
+    not well formed is left for the reader to refuse with its own message."""
+    found, stack = {}, [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            body = node.get("__ndarray__") if len(node) == 1 else None
+            if isinstance(body, dict) and "blob" in body:
+                shape, dtype, key = body.get("shape"), body.get("dtype"), body.get("key")
+                if isinstance(shape, list) and isinstance(dtype, str) and isinstance(key, str):
+                    found[key] = (tuple(shape), _NUMPY_TO_ST.get(dtype.lstrip("<>|=")))
+            else:
+                stack.extend(node.values())
+    return found
 
 
 def _check_architecture(est, fitted, n_classes, header, blob, where):
@@ -1419,6 +1464,7 @@ def load(path, *, device="cpu", callables=None, key=None, max_bytes=DEFAULT_MAX_
         tree = manifest.get("estimator")
         if not isinstance(tree, dict) or set(tree) != {"__estimator__"}:
             raise FormatError(f"{_MANIFEST} has no estimator.")
+        reader.expected_arrays = _blob_arrays(tree)
         try:
             return reader.value(tree, "estimator")
         except (FormatError, _CallableNeededError):

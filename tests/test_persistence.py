@@ -942,3 +942,17 @@ def test_load_reads_the_entry_count_of_a_zip64_end_record_too(saved, tmp_path, m
     path.write_bytes(bytes(data))
     with pytest.raises(FormatError, match="declares 1000000 entries"):
         load(path)
+
+
+def test_load_checks_the_arrays_entry_against_the_manifest_before_reading(tmp_path):
+    weights = np.arange(1200, dtype=np.float32).reshape(40, 30)
+    path = save(tiny(embedding_weights=weights), tmp_path / "arrays.skseqattn")
+    np.testing.assert_array_equal(load(path).embedding_weights, weights)
+
+    def transposed(doc):
+        node = doc["estimator"]["__estimator__"]["params"]["embedding_weights"]["__ndarray__"]
+        assert node["blob"] == "arrays.safetensors"
+        node["shape"] = [30, 40]
+
+    with pytest.raises(FormatError, match=r"does not hold the arrays .*of another shape.*\['a0'\]"):
+        load(_rebuild(path, tmp_path / "t", manifest=transposed))
