@@ -767,6 +767,14 @@ class _Reader:
                 raise FormatError(f"{where}: invalid parameters: {exc}") from exc
         if name == "CharSequenceVectorizer":
             _check_width(est, where, self.max_bytes)
+        if name == "Pipeline":
+            steps = est.steps
+            if not all(isinstance(s, tuple) and len(s) == 2 for s in steps):
+                raise FormatError(f"{where}.steps: expected (name, estimator) pairs.")
+            try:
+                est._validate_steps()
+            except (TypeError, ValueError) as exc:
+                raise FormatError(f"{where}.steps: {exc}") from exc
         fitted = body.get("fitted")
         if fitted is None:
             if "module" in body:

@@ -956,3 +956,13 @@ def test_load_checks_the_arrays_entry_against_the_manifest_before_reading(tmp_pa
 
     with pytest.raises(FormatError, match=r"does not hold the arrays .*of another shape.*\['a0'\]"):
         load(_rebuild(path, tmp_path / "t", manifest=transposed))
+
+
+def test_load_refuses_pipeline_steps_that_are_not_estimators(pipeline, tmp_path):
+    path = save(pipeline, tmp_path / "pipe.skseqattn")
+
+    def steps(doc):
+        doc["estimator"]["__estimator__"]["params"]["steps"] = [{"__tuple__": ["a", 1]}]
+
+    with pytest.raises(FormatError, match=r"estimator\.steps: Last step of Pipeline should"):
+        load(_rebuild(path, tmp_path / "s", manifest=steps))
