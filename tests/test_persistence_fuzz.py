@@ -239,3 +239,29 @@ def test_fuzzed_manifests_and_sizes_raise_only_format_error(good, tmp_path):
         assert traced < TRACED_MIB, (i, traced, error)
         path.unlink()
     assert refused >= 0.7 * n, refused  # the mutations mostly make files that must be refused
+
+
+def test_fuzzed_vectorizer_manifests_raise_only_format_error(hostile, tmp_path):
+    vec = Path(next(iter(hostile.values()))[0]).with_name("vec.skseqattn")
+    with zipfile.ZipFile(vec) as zf:
+        base_doc = json.loads(zf.read("manifest.json"))
+    rng = random.Random(15)
+    refused, n = 0, 60
+    for i in range(n):
+        doc = copy.deepcopy(base_doc)
+        node = doc["estimator"]["__estimator__"]
+        part = node[rng.choice(["params", "fitted"])]
+        key = rng.choice(sorted(part))
+        part[key] = copy.deepcopy(rng.choice(_HOSTILE_VALUES))
+        path = tmp_path / f"vec-{i}.skseqattn"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(doc))
+        try:
+            error, seconds, traced = _budgeted_load(path)
+        except Exception as exc:
+            raise AssertionError(
+                f"mutation {i} ({key}) raised {type(exc).__name__}: {exc}"
+            ) from exc
+        refused += error is not None
+        assert seconds < SECONDS and traced < TRACED_MIB, (i, key, seconds, traced)
+    assert refused >= 0.5 * n, refused
