@@ -675,8 +675,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         Used by :func:`skseqattn.load`: ``fitted`` holds the other fitted attributes (as
         ``fit`` sets them), ``state_dict`` the module's weights, ``history`` skorch's
-        epochs. ``check_weights``, when given, is called with the fresh module's own
-        state dict before the weights are loaded, to reject weights that do not fit.
+        epochs. ``state_dict`` may also be a callable: it is then called with the
+        ``{name: (shape, dtype)}`` the parameters imply (computed without allocating) and
+        returns the weights, so that a reader can check them before building anything.
+        ``check_weights``, when given, is called with the fresh module's own state dict
+        before the weights are loaded, to reject weights that do not fit.
         """
         from skorch.history import History
 
@@ -684,8 +687,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         from ._sequences import RaggedSequences
 
         kind = kind_named(fitted.get("input_type_")).from_fitted(fitted)
-        if self.attention == "dot" and "pool.query" in state_dict:
+        if self.attention == "dot" and not callable(state_dict) and "pool.query" in state_dict:
             self.attention = "scaled_dot"  # saved when 'dot' meant the learned query
+        if callable(state_dict):
+            from ._net import module_shapes
+
+            state_dict = state_dict(module_shapes(self, kind, len(classes)))
         # Mirror the callbacks of the original net (early stopping and the schedule exist
         # when validation data did), so that warm_start training continues alike. The
         # placeholder validation set is never read: fit passes its own.

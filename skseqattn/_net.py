@@ -33,6 +33,7 @@ __all__ = [
     "SequenceNet",
     "autocast_for",
     "build_module",
+    "module_shapes",
     "build_net",
     "cpu_bfloat16_unsupported",
     "seeded",
@@ -307,6 +308,18 @@ def build_module(est, kind, n_classes):
         with torch.no_grad():
             module.embedding.weight[unknown_row].zero_()
     return module
+
+
+def module_shapes(est, kind, n_classes):
+    """``{name: (shape, dtype)}`` of the weights :func:`build_module` would make.
+
+    The module is built on torch's meta device, so that nothing is allocated: this is how
+    :func:`skseqattn.load` checks a file's weights against its parameters before it builds
+    anything real.
+    """
+    with torch.device("meta"):
+        module = build_module(est, kind, n_classes)
+    return {key: (tuple(value.shape), value.dtype) for key, value in module.state_dict().items()}
 
 
 def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):

@@ -5,8 +5,10 @@ import io
 import json
 import os
 import pickle
+import struct
 import subprocess
 import sys
+import time
 import warnings
 import zipfile
 
@@ -750,3 +752,266 @@ def test_load_file_written_before_the_ngram_and_precision_params(tmp_path):
     assert old.ngram_order == 0 and old.logit_adjustment == 0.0 and not old.mixed_precision
     assert old.module_.ngrams is None
     np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
+
+
+# --------------------------------------------------------------------------- bounds and signing
+def test_save_load_with_key_round_trips_and_refuses_other_keys(token_clf, tmp_path):
+    clf, X = token_clf
+    path = save(clf, tmp_path / "signed.skseqattn", key=b"k" * 32)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read("signature.hmac").startswith(b"hmac-sha256:")
+    loaded = load(path, key=b"k" * 32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert load(path, key="k" * 32).hidden_size == clf.hidden_size  # str keys are UTF-8
+    with pytest.raises(FormatError, match="signature does not verify.*another key"):
+        load(path, key=b"other key")
+    with pytest.warns(UserWarning, match="is signed, but skseqattn.load got no key"):
+        load(path)
+
+
+def test_load_with_key_refuses_unsigned_and_resigned_files(token_clf, tmp_path):
+    clf, _ = token_clf
+    unsigned = save(clf, tmp_path / "plain.skseqattn")
+    with pytest.raises(FormatError, match="is not signed, but skseqattn.load got a key"):
+        load(unsigned, key=b"k" * 32)
+    signed = save(clf, tmp_path / "signed.skseqattn", key=b"k" * 32)
+
+    # An attacker who changes a weight and updates the checksum, keeping the signature.
+    with zipfile.ZipFile(signed) as zf:
+        blob = bytearray(zf.read("module-0.safetensors"))
+    blob[-1] ^= 1
+
+    def fix_checksum(doc):
+        doc["files"]["module-0.safetensors"]["sha256"] = hashlib.sha256(blob).hexdigest()
+
+    altered = _rebuild(
+        signed, tmp_path / "altered", manifest=fix_checksum, entries={"module-0.safetensors": blob}
+    )
+    with pytest.warns(UserWarning, match="is signed"):
+        load(altered)  # the checksums match: without a key the change goes unseen
+    with pytest.raises(FormatError, match="signature does not verify"):
+        load(altered, key=b"k" * 32)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(key=b""), ValueError, "empty key"),
+        (dict(key=123), TypeError, "expected key to be bytes or str.*got int"),
+        (dict(max_bytes=0), ValueError, "max_bytes to be a positive int, got 0"),
+        (dict(max_bytes=1.5), ValueError, "max_bytes to be a positive int, got 1.5"),
+    ],
+)
+def test_load_checks_key_and_max_bytes(saved, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        load(saved, **kwargs)
+
+
+def test_save_checks_key(token_clf, tmp_path):
+    with pytest.raises(TypeError, match="skseqattn.save expected key to be bytes or str"):
+        save(token_clf[0], tmp_path / "x", key=["k"])
+    assert not (tmp_path / "x").exists()
+
+
+def test_load_refuses_files_above_max_bytes(saved):
+    size = sum(info.file_size for info in zipfile.ZipFile(saved).infolist())
+    assert load(saved, max_bytes=size).hidden_size == 8
+    with pytest.raises(FormatError, match=r"more than max_bytes=1000; pass a larger max_bytes"):
+        load(saved, max_bytes=1000)
+
+
+@pytest.mark.parametrize("name", ["../evil.safetensors", "a/b.safetensors", "/abs", ".hidden"])
+def test_load_refuses_unsafe_entry_names(saved, tmp_path, name):
+    path = _rebuild(saved, tmp_path / "names", entries={name: b"x"})
+    with pytest.raises(FormatError, match="holds an entry with an unsafe name"):
+        load(path)
+
+
+def test_load_refuses_too_many_entries_before_reading_them(saved, tmp_path):
+    path = _rebuild(saved, tmp_path / "many", entries={f"e{i}": b"" for i in range(300)})
+    with pytest.raises(FormatError, match="declares 302 entries .* at most 256"):
+        load(path)
+
+
+def test_load_refuses_zip_sizes_that_disagree_with_the_manifest(saved, tmp_path):
+    def bigger(doc):
+        doc["files"]["module-0.safetensors"]["size"] += 1
+
+    with pytest.raises(FormatError, match="the zip declares \\d+ bytes, the manifest \\d+"):
+        load(_rebuild(saved, tmp_path / "size", manifest=bigger))
+
+
+def _weights_with_header(saved, edit):
+    with zipfile.ZipFile(saved) as zf:
+        blob = zf.read("module-0.safetensors")
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + n])
+    raw = edit(header, blob[8 + n :])
+    return raw if isinstance(raw, bytes) else None
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda h, body: struct.pack("<Q", 2**40) + body, "its header claims 1099511627776"),
+        (
+            lambda h, body: h["head.bias"].update(shape=[10**6]) or None,
+            "tensor 'head.bias' of shape \\[1000000\\] and dtype F32 does not take",
+        ),
+        (
+            lambda h, body: h["head.bias"].update(dtype="F64") or None,
+            "tensor 'head.bias' of shape \\[2\\] and dtype F64 does not take",
+        ),
+        (lambda h, body: h["head.bias"].update(dtype="PY") or None, "bad header entry 'head.bias'"),
+    ],
+)
+def test_load_checks_the_weights_header_before_the_tensors(saved, tmp_path, edit, match):
+    with zipfile.ZipFile(saved) as zf:
+        blob = zf.read("module-0.safetensors")
+    (n,) = struct.unpack("<Q", blob[:8])
+    header, body = json.loads(blob[8 : 8 + n]), blob[8 + n :]
+    new = edit(header, body)
+    if new is None:
+        raw = json.dumps(header).encode()
+        new = struct.pack("<Q", len(raw)) + raw + body
+
+    def checksum(doc):
+        doc["files"]["module-0.safetensors"] = {
+            "sha256": hashlib.sha256(new).hexdigest(),
+            "size": len(new),
+        }
+
+    path = _rebuild(saved, tmp_path / "h", manifest=checksum, entries={"module-0.safetensors": new})
+    with pytest.raises(FormatError, match=match):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(hidden_size=8000), "hidden_size=8000 needs at least 64000000 weights"),
+        (dict(num_layers=50), "num_layers=50 needs at least 50 weight tensors"),
+        (dict(embedding_dim=10**6), "embedding_dim=1000000 needs at least 9000000 weights"),
+        (dict(attention_heads=10**6), "attention_heads=1000000 needs at least 8000000"),
+        (dict(ngram_order=2, ngram_buckets=10**6), "ngram_buckets=1000000 needs at least"),
+        (dict(num_layers=2), r"missing weights \['rnn.bias_hh_l1"),
+    ],
+)
+def test_load_compares_parameters_with_the_weights_before_building(saved, tmp_path, params, match):
+    with pytest.raises(FormatError, match=match):
+        load(_rebuild(saved, tmp_path / "p", manifest=_edit_params(**params)))
+
+
+def test_load_bounds_numbers_keys_depth_and_dtypes(saved, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        text = zf.read("manifest.json").decode()
+
+    def entry(content):
+        return _rebuild(saved, tmp_path / "m", entries={"manifest.json": content.encode()})
+
+    digits = text.replace('"hidden_size": 8', '"hidden_size": ' + "9" * 4300)
+    assert digits != text
+    with pytest.raises(FormatError, match="holds an integer of 4300 digits"):
+        load(entry(digits))
+    huge = text.replace('"lr": 0.003', '"lr": 1e999')
+    assert huge != text
+    with pytest.raises(FormatError, match="holds the number '1e999', which is not a finite float"):
+        load(entry(huge))
+    start = time.perf_counter()
+    keys = '{"format": "skseqattn", "x": {' + ",".join(['"k": 0'] * 100_000) + "}}"
+    with pytest.raises(FormatError, match=r"repeats the keys \['k'\]"):
+        load(entry(keys))
+    assert time.perf_counter() - start < 2  # linear: the quadratic check took minutes
+
+    def deep(doc):
+        doc["estimator"]["__estimator__"]["params"]["callbacks"] = json.loads("[" * 100 + "]" * 100)
+
+    with pytest.raises(FormatError, match="nested deeper than 64 levels"):
+        load(_rebuild(saved, tmp_path / "deep", manifest=deep))
+
+    def dtype(doc):
+        fitted = doc["estimator"]["__estimator__"]["fitted"]
+        fitted["classes_"]["__ndarray__"]["dtype"] = "<U250000000"
+
+    with pytest.raises(FormatError, match="'<U250000000' holds strings of more than 65536"):
+        load(_rebuild(saved, tmp_path / "dtype", manifest=dtype))
+
+
+def test_load_bounds_a_vectorizers_width_by_max_bytes(tmp_path):
+    vec = CharSequenceVectorizer().fit(["anna", "bob"])
+    path = save(vec, tmp_path / "vec.skseqattn")
+
+    def wide(doc):
+        doc["estimator"]["__estimator__"]["fitted"]["max_len_"] = 10**15
+
+    bad = _rebuild(path, tmp_path / "wide", manifest=wide)
+    with pytest.raises(FormatError, match=r"max_len_=1000000000000000 exceeds max_bytes // 1024"):
+        load(bad)
+    wide_ok = _rebuild(path, tmp_path / "ok", manifest=_edit_params(max_len=5000))
+    with pytest.raises(FormatError, match=r"CharSequenceVectorizer.max_len=5000 exceeds"):
+        load(wide_ok, max_bytes=2**20)
+    assert load(wide_ok).max_len == 5000
+
+
+def test_load_compares_shapes_before_reading_tensors_or_building(saved, tmp_path, monkeypatch):
+    import skseqattn._net
+    from skseqattn import persistence
+
+    calls = []
+    real_read, real_build = persistence._Members.read, skseqattn._net.build_module
+
+    def read(self, name):
+        calls.append(("read", name))
+        return real_read(self, name)
+
+    def build(*args):
+        module = real_build(*args)
+        calls.append(("build", next(module.parameters()).device.type))
+        return module
+
+    monkeypatch.setattr(persistence._Members, "read", read)
+    monkeypatch.setattr(skseqattn._net, "build_module", build)
+    with pytest.raises(FormatError, match="weight 'embedding.weight' has shape"):
+        load(_rebuild(saved, tmp_path / "p", manifest=_edit_params(embedding_dim=9)))
+    assert calls == [("build", "meta")]  # no tensor read, no real module
+    calls.clear()
+    load(saved)
+    assert calls == [("build", "meta"), ("read", "module-0.safetensors"), ("build", "cpu")]
+
+
+def test_load_reads_the_entry_count_of_a_zip64_end_record_too(saved, tmp_path, monkeypatch):
+    # zipfile takes the count from a zip64 end record when there is one: the bound must too.
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)  # makes zipfile write zip64 records
+    path = _rebuild(saved, tmp_path / "zip64")
+    monkeypatch.undo()
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"PK\x06\x06")
+    assert at > 0 and load(path).hidden_size == 8
+    struct.pack_into("<Q", data, at + 32, 10**6)  # entries in the zip64 record
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="declares 1000000 entries"):
+        load(path)
+
+
+def test_load_checks_the_arrays_entry_against_the_manifest_before_reading(tmp_path):
+    weights = np.arange(1200, dtype=np.float32).reshape(40, 30)
+    path = save(tiny(embedding_weights=weights), tmp_path / "arrays.skseqattn")
+    np.testing.assert_array_equal(load(path).embedding_weights, weights)
+
+    def transposed(doc):
+        node = doc["estimator"]["__estimator__"]["params"]["embedding_weights"]["__ndarray__"]
+        assert node["blob"] == "arrays.safetensors"
+        node["shape"] = [30, 40]
+
+    with pytest.raises(FormatError, match=r"does not hold the arrays .*of another shape.*\['a0'\]"):
+        load(_rebuild(path, tmp_path / "t", manifest=transposed))
+
+
+def test_load_refuses_pipeline_steps_that_are_not_estimators(pipeline, tmp_path):
+    path = save(pipeline, tmp_path / "pipe.skseqattn")
+
+    def steps(doc):
+        doc["estimator"]["__estimator__"]["params"]["steps"] = [{"__tuple__": ["a", 1]}]
+
+    with pytest.raises(FormatError, match=r"estimator\.steps: Last step of Pipeline should"):
+        load(_rebuild(path, tmp_path / "s", manifest=steps))

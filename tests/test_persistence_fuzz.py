@@ -1,0 +1,267 @@
+"""Hostile files: each crafted file of issue 14, and a seeded fuzz loop over manifests and
+entry sizes, must end in FormatError (or a valid model) within a time and memory budget."""
+
+import copy
+import hashlib
+import importlib.util
+import json
+import random
+import re
+import struct
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from skseqattn.persistence import FormatError, load
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SECONDS = 2.0  # per load, on a shared 2-core machine
+TRACED_MIB = 64  # peak of Python allocations (numpy included) during one load
+RSS_MIB = 300  # the issue's bound on the peak RSS above the RSS before the load
+
+
+def _bench():
+    path = REPO_ROOT / "benchmarks" / "bench_hostile_files.py"
+    spec = importlib.util.spec_from_file_location("bench_hostile_files", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _bench()
+
+
+def _budgeted_load(path, **kwargs):
+    """(error or None, seconds, traced peak MiB) of one load."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        load(path, **kwargs)
+        error = None
+    except FormatError as exc:
+        error = exc
+    finally:
+        seconds = time.perf_counter() - start
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return error, seconds, traced
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    return {name: (path, match) for name, path, match in bench.build_cases(folder)}
+
+
+@pytest.fixture(scope="module")
+def good(hostile):
+    return Path(next(iter(hostile.values()))[0]).with_name("clf.skseqattn")
+
+
+CASES = [
+    "hidden_size=8000",
+    "num_layers=5000",
+    "embedding_dim=1e8",
+    "hidden_size=10**12",
+    "2.5 GiB zeros weights",
+    "192 MiB of [] manifest",
+    "160k duplicate keys",
+    "dtype <U250000000",
+    "4300-digit int",
+    "max_len_=10**15",
+]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_hostile_file_is_refused_fast_and_small(hostile, name):
+    path, match = hostile[name]
+    result = bench.measure(path)
+    assert result["error_type"] == "FormatError", result
+    assert result["seconds"] < SECONDS, result
+    assert result["traced_peak_mib"] < TRACED_MIB, result
+    if result["rss_method"] == "VmHWM reset":
+        assert result["peak_rss_mib"] < RSS_MIB, result
+    with pytest.raises(FormatError, match=match):
+        load(path)
+
+
+def test_zeros_entry_is_refused_by_its_ratio_when_max_bytes_allows_it(hostile):
+    path, _ = hostile["2.5 GiB zeros weights"]
+    error, seconds, traced = _budgeted_load(path, max_bytes=8 * 2**30)
+    assert re.search(r"module-0.safetensors expands \d+ times .*at most 50", str(error)), error
+    assert seconds < SECONDS and traced < TRACED_MIB
+
+
+def test_the_good_file_loads_within_the_budget(good):
+    error, seconds, traced = _budgeted_load(good)
+    assert error is None and seconds < SECONDS and traced < TRACED_MIB
+
+
+# ---------------------------------------------------------------------- the fuzz loop
+_HOSTILE_VALUES = [
+    -1,
+    0,
+    1,
+    2**31,
+    10**6,
+    10**9,
+    10**12,
+    2**63,
+    10**19,
+    -(10**19),
+    1.5,
+    -0.0,
+    1e308,
+    "x",
+    "",
+    None,
+    True,
+    [],
+    {},
+    [[[[[]]]]],
+    {"__tuple__": [1, 2]},
+    {"__float__": "nan"},
+    {"__dict__": {"a": 1}},
+    {"__ndarray__": {"dtype": "<f4", "shape": [10**9], "data": []}},
+    {"__ndarray__": {"dtype": "<U65536", "shape": [2], "data": ["a", "b"]}},
+    {"__ndarray__": {"dtype": "<i8", "shape": [2], "blob": "arrays.safetensors", "key": "a0"}},
+    {"__scalar__": {"dtype": "<U99999", "value": "x"}},
+    {"__dtype__": "<U4294967295"},
+    {"__random_state__": [[0] * 3, 0, 0, 0.0]},
+    {"__device__": "warp:7"},
+    {"__optimizer__": "Adam"},
+    {"__mapping__": [[1, 2], [1, 3]]},
+]
+
+
+def _safetensors_parts(data):
+    (length,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + length]), data[8 + length :]
+
+
+def _safetensors(header, body):
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + body
+
+
+def _mutate(rng, doc, weights):
+    """One random change to a parsed manifest or to the weights; returns (doc, weights)."""
+    node = doc["estimator"]["__estimator__"]
+    kind = rng.choice(["param", "fitted", "size", "header", "body", "history", "files"])
+    if kind == "param":
+        node["params"][rng.choice(sorted(node["params"]))] = copy.deepcopy(
+            rng.choice(_HOSTILE_VALUES)
+        )
+    elif kind == "fitted":
+        fitted = node["fitted"]
+        key = rng.choice(sorted(fitted))
+        if rng.random() < 0.5 or not isinstance(fitted[key], dict):
+            fitted[key] = copy.deepcopy(rng.choice(_HOSTILE_VALUES))
+        else:
+            inner = next(iter(fitted[key].values()))
+            if isinstance(inner, dict):
+                field = rng.choice(sorted(inner))
+                inner[field] = copy.deepcopy(rng.choice(_HOSTILE_VALUES))
+    elif kind == "size":
+        meta = doc["files"].get("module-0.safetensors")
+        if isinstance(meta, dict):
+            meta["size"] = rng.choice([0, 7, len(weights) - 1, len(weights) + 1, 2**40, -1, "9"])
+    elif kind == "header":
+        try:
+            header, body = _safetensors_parts(weights)
+        except (ValueError, struct.error):  # an earlier mutation broke it already
+            return doc, weights
+        key = rng.choice(sorted(k for k in header if k != "__metadata__"))
+        field = rng.choice(["dtype", "shape", "data_offsets"])
+        header[key][field] = rng.choice(
+            [
+                "F64",
+                "X9",
+                [10**9],
+                [2**62, 2**62],
+                [0, 10**12],
+                [-1, 4],
+                None,
+                [int(n) + 1 for n in header[key][field]]
+                if isinstance(header[key][field], list)
+                else 1,
+            ]
+        )
+        weights = _safetensors(header, body)
+    elif kind == "body":
+        choice = rng.randrange(3)
+        if choice == 0:
+            weights = struct.pack("<Q", rng.choice([2**63, 10**9, 0, len(weights)])) + weights[8:]
+        elif choice == 1:
+            weights = weights[: rng.randrange(len(weights))]
+        else:
+            weights = weights + bytes(rng.randrange(1, 64))
+    elif kind == "history":
+        node["history"] = rng.choice(
+            [[{"__dict__": {"epoch": 10**30}}], [[]] * 3, "x", [{"__dict__": {}}] * 100]
+        )
+    else:
+        doc["files"][rng.choice(["module-0.safetensors", "../x.safetensors"])] = rng.choice(
+            [{"size": 1, "sha256": "0"}, {}, None, {"size": True, "sha256": 1}]
+        )
+    return doc, weights
+
+
+def test_fuzzed_manifests_and_sizes_raise_only_format_error(good, tmp_path):
+    with zipfile.ZipFile(good) as zf:
+        base_doc = json.loads(zf.read("manifest.json"))
+        base_weights = zf.read("module-0.safetensors")
+    rng = random.Random(14)
+    refused, slowest, largest = 0, 0.0, 0.0
+    n = 150
+    for i in range(n):
+        doc, weights = copy.deepcopy(base_doc), base_weights
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            doc, weights = _mutate(rng, doc, weights)
+        if weights is not base_weights and rng.random() < 0.7:  # usually a consistent checksum
+            meta = doc["files"].get("module-0.safetensors")
+            if isinstance(meta, dict) and "sha256" in meta:
+                meta.update(sha256=hashlib.sha256(weights).hexdigest(), size=len(weights))
+        path = tmp_path / f"fuzz-{i}.skseqattn"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(doc))
+            zf.writestr("module-0.safetensors", weights)
+        try:
+            error, seconds, traced = _budgeted_load(path)
+        except Exception as exc:  # anything but FormatError fails the test, with the case
+            raise AssertionError(f"mutation {i} raised {type(exc).__name__}: {exc}") from exc
+        refused += error is not None
+        slowest, largest = max(slowest, seconds), max(largest, traced)
+        assert seconds < SECONDS, (i, seconds, error)
+        assert traced < TRACED_MIB, (i, traced, error)
+        path.unlink()
+    assert refused >= 0.7 * n, refused  # the mutations mostly make files that must be refused
+
+
+def test_fuzzed_vectorizer_manifests_raise_only_format_error(hostile, tmp_path):
+    vec = Path(next(iter(hostile.values()))[0]).with_name("vec.skseqattn")
+    with zipfile.ZipFile(vec) as zf:
+        base_doc = json.loads(zf.read("manifest.json"))
+    rng = random.Random(15)
+    refused, n = 0, 60
+    for i in range(n):
+        doc = copy.deepcopy(base_doc)
+        node = doc["estimator"]["__estimator__"]
+        part = node[rng.choice(["params", "fitted"])]
+        key = rng.choice(sorted(part))
+        part[key] = copy.deepcopy(rng.choice(_HOSTILE_VALUES))
+        path = tmp_path / f"vec-{i}.skseqattn"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(doc))
+        try:
+            error, seconds, traced = _budgeted_load(path)
+        except Exception as exc:
+            raise AssertionError(
+                f"mutation {i} ({key}) raised {type(exc).__name__}: {exc}"
+            ) from exc
+        refused += error is not None
+        assert seconds < SECONDS and traced < TRACED_MIB, (i, key, seconds, traced)
+    assert refused >= 0.5 * n, refused
