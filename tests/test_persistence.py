@@ -891,7 +891,8 @@ def test_load_checks_the_weights_header_before_the_tensors(saved, tmp_path, edit
     [
         (dict(hidden_size=8000), "hidden_size=8000 needs at least 64000000 weights"),
         (dict(num_layers=50), "num_layers=50 needs at least 50 weight tensors"),
-        (dict(embedding_dim=10**6), "embedding_dim=1000000 needs at least 9000000 weights"),
+        # ids 2..8 and the row for unseen ids: n_ids_ = 10
+        (dict(embedding_dim=10**6), "embedding_dim=1000000 needs at least 10000000 weights"),
         (dict(attention_heads=10**6), "attention_heads=1000000 needs at least 8000000"),
         (dict(ngram_order=2, ngram_buckets=10**6), "ngram_buckets=1000000 needs at least"),
         (dict(num_layers=2), r"missing weights \['rnn.bias_hh_l1"),
