@@ -389,13 +389,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 f"{sorted(_ATTENTIONS)}. Got {attention!r} instead. {_ATTENTION_HINT}."
             )
         super()._validate_params()
-        if self.pooling == "attention" and attention == "dot" and self.attention_heads != 1:
-            raise ValueError(
-                f"{name} got attention='dot' with attention_heads={self.attention_heads}, "
-                "but Luong's dot score has no parameters: its heads would be copies of one "
-                "head. Use attention_heads=1, or attention='general' or 'scaled_dot' for "
-                "several heads."
-            )
 
     # ------------------------------------------------------------------ input handling
     def _validate_X(self, X, *, reset: bool):
@@ -562,6 +555,15 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         name = type(self).__name__
         device = resolve_device(self.device, who=name)
         continuing = self.warm_start and hasattr(self, "net_")
+        if self.pooling == "attention" and self.attention == "dot" and self.attention_heads != 1:
+            # Here rather than in _validate_params: a file saved when 'dot' was the learned
+            # query (heads allowed) must still load, as 'scaled_dot'.
+            raise ValueError(
+                f"{name} got attention='dot' with attention_heads={self.attention_heads}, "
+                "but Luong's dot score has no parameters: its heads would be copies of one "
+                "head. Use attention_heads=1, or attention='general' or 'scaled_dot' for "
+                "several heads."
+            )
         if self.pooling == "attention" and self.attention == "dot" and not continuing:
             warnings.warn(
                 f"{name}: attention='dot' is Luong's dot score against the final state now; "

@@ -648,7 +648,7 @@ def test_save_load_every_attention(attention, tmp_path):
 def test_load_file_from_when_dot_was_the_learned_query(tmp_path):
     X = _ids()
     y = _labels("str", X[:, 0] > 4)
-    clf = tiny(attention="scaled_dot", max_epochs=1).fit(X, y)
+    clf = tiny(attention="scaled_dot", attention_heads=2, max_epochs=1).fit(X, y)
     path = save(clf, tmp_path / "model.skseqattn")
     old = _rebuild(path, tmp_path / "old.skseqattn", manifest=_edit_params(attention="dot"))
     loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
