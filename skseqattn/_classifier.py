@@ -673,16 +673,16 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     f"{name}.partial_fit expected classes as a 1-D array of labels, got shape "
                     f"{classes_arr.shape}."
                 )
-            check_classification_targets(classes_arr)
             classes_arr = np.unique(classes_arr)
             if first and len(classes_arr) < 2:
                 raise ValueError(
-                    f"{name}.partial_fit needs at least 2 classes, got classes={list(classes_arr)}."
+                    f"{name}.partial_fit needs at least 2 classes, got "
+                    f"classes={classes_arr.tolist()}."
                 )
             if not first and not np.array_equal(classes_arr, self.classes_):
                 raise ValueError(
-                    f"{name}.partial_fit got classes={list(classes_arr)}, but classes_ is "
-                    f"{list(self.classes_)} since the first call; pass the same classes (or "
+                    f"{name}.partial_fit got classes={classes_arr.tolist()}, but classes_ is "
+                    f"{self.classes_.tolist()} since the first call; pass the same classes (or "
                     "none), or call fit to start anew."
                 )
         else:
@@ -697,7 +697,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         if unknown.any():
             raise ValueError(
                 f"{name}.partial_fit got labels {sorted(set(y_arr[unknown].tolist()))} that "
-                f"are not in classes {list(classes_arr)}; pass every label of the stream as "
+                f"are not in classes {classes_arr.tolist()}; pass every label of the stream as "
                 "classes on the first call."
             )
         weights = self._weights(sample_weight, y_arr)
