@@ -118,11 +118,18 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         surname validation data it adds about 0.02 accuracy and 0.06 macro-F1. 0 leaves it out
         (the pure recurrent model); ignored for real-valued input. The attention weights
         describe the recurrent part only.
-    ngram_buckets : int, default=65536
+    ngram_buckets : int or 'auto', default='auto'
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
-        make more n-grams share a row. With Adam or AdamW the table is trained with
-        PyTorch's ``SparseAdam``, which updates only the rows a batch touched (and
-        applies no weight decay); other optimizers update it densely.
+        make more n-grams share a row. The table holds ``ngram_buckets * n_classes``
+        float32 weights, and Adam, AdamW and SparseAdam keep two more of each, so it costs
+        about ``12 * ngram_buckets * n_classes`` bytes while training (4 once fitted): with
+        65,536 rows, 0.8 GB at 1,000 classes and 7.9 GB at 10,000. ``'auto'`` bounds it:
+        ``min(65536, max(1024, 2**24 // n_classes))`` rows, i.e. 65,536 up to 256
+        classes and at most 16.8M weights (64 MiB; 192 MiB while training) up to 16,384
+        classes; ``module_.ngrams.table.num_embeddings`` reports the rows chosen. An int is
+        used as given. With Adam or AdamW the table is trained with PyTorch's
+        ``SparseAdam``, which updates only the rows a batch touched (and applies no weight
+        decay); other optimizers update it densely.
     unknown_id : int or None, default=None
         For token input: which id stands for tokens not seen in fit. Only 0 (padding) is
         reserved otherwise; every other id, 1 included, is a token of its own.
@@ -284,7 +291,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "embedding_weights": ["array-like", None],
         "freeze_embeddings": ["boolean"],
         "ngram_order": [Interval(Integral, 0, None, closed="left")],
-        "ngram_buckets": [Interval(Integral, 1, None, closed="left")],
+        "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -322,7 +329,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         embedding_weights=None,
         freeze_embeddings=False,
         ngram_order=4,
-        ngram_buckets=65536,
+        ngram_buckets="auto",
         unknown_id=None,
         input_type="auto",
         max_epochs=30,
@@ -435,6 +442,19 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     def _prepare_targets(self, y, n_samples, sample_weight):
         name = type(self).__name__
+        y_arr = self._check_y(y, n_samples)
+        encoder = LabelEncoder().fit(y_arr)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {encoder.classes_[0]!r}."
+            )
+        y_enc = encoder.transform(y_arr)
+        return encoder.classes_, y_enc, self._weights(sample_weight, y_arr)
+
+    def _check_y(self, y, n_samples):
+        """``y`` as a 1-D array of classification targets, one per sequence."""
+        name = type(self).__name__
         if y is None:
             raise ValueError(f"{name} requires y to be passed, but the target y is None.")
         y = np.asarray(y) if not hasattr(y, "shape") else y
@@ -460,13 +480,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 f"{name} got X with {n_samples} sequences but y with {len(y_arr)} labels; "
                 "they must have the same length."
             )
-        encoder = LabelEncoder().fit(y_arr)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"{name} needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {encoder.classes_[0]!r}."
-            )
-        y_enc = encoder.transform(y_arr)
+        return y_arr
+
+    def _weights(self, sample_weight, y_arr):
+        """Per-row loss weights: ``sample_weight`` times ``class_weight``, checked."""
+        name = type(self).__name__
+        n_samples = len(y_arr)
         weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64)
         if self.class_weight is not None:
             weights = weights * compute_sample_weight(self.class_weight, y_arr)
@@ -477,7 +496,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             )
         if (weights < 0).any():
             raise ValueError(f"{name} got negative sample weights; weights must be >= 0.")
-        return encoder.classes_, y_enc, weights
+        return weights
 
     def _split(self, y_enc, rng):
         """Training and validation rows, and why validation was left out (or None).
@@ -650,6 +669,155 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             best_epoch = int(es.best_epoch_)
         table_meta = self._table_meta() if continuing else meta
         self._install(net, classes, kind, table_meta, best_epoch=best_epoch, device=device)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one pass over one chunk of the data, keeping the state between calls.
+
+        For data that does not fit in memory: read it in chunks and call ``partial_fit``
+        on each, as many passes over the file as wanted. The first call (on an estimator
+        not fitted yet) builds the network; every later call continues it, the optimizer's
+        state included, for one epoch over the chunk. A fitted estimator (by :meth:`fit`
+        or ``partial_fit``) continues from where it stands.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            One chunk of sequences, in any form :meth:`fit` accepts; every chunk must be of
+            the kind (and, for features, the number of features) of the first.
+        y : array-like of shape (n_samples,)
+            The chunk's labels, all of them in ``classes``; a chunk may hold one class.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the stream holds. Required on the first call, where it becomes
+            ``classes_`` (sorted); optional later, and then it must equal ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights in the loss, normalised to mean 1 within the chunk.
+
+        Returns
+        -------
+        self : BiLSTMAttentionClassifier
+
+        Notes
+        -----
+        What is fixed by the first call: the input kind, the embedding's size ``n_ids_``
+        (the largest id of the first chunk plus one; later ids at or beyond it are read as
+        the unknown id 1, so fit the vectorizer once on a sample or give it a fixed
+        ``vocabulary``, and pass ``embedding_weights`` with one row per id to reserve rows
+        for ids the first chunk lacks), the standardisation of real-valued input (the first
+        chunk's mean and scale), and the logit adjustment's class prior (the first chunk's
+        weighted frequencies plus one per class, so that a class missing from it gets no
+        extreme offset). ``ngram_buckets='auto'`` follows ``len(classes)``.
+
+        ``partial_fit`` holds out no validation data: ``validation_fraction``,
+        ``early_stopping``, ``lr_schedule`` and ``max_epochs`` are not used (score a
+        held-out chunk yourself to decide when to stop). ``class_weight='balanced'`` needs
+        the whole data set's frequencies and is refused; pass a dict, e.g. from
+        :func:`sklearn.utils.class_weight.compute_class_weight` on a sample. A call that
+        fails leaves the estimator as it was; to make that so, each call trains a copy of
+        the network, which costs one copy of the weights and the optimizer's state.
+        """
+        name = type(self).__name__
+        first = not hasattr(self, "net_")
+        if first and classes is None:
+            raise ValueError(
+                f"{name}.partial_fit needs classes on its first call, got classes=None; pass "
+                "every label the stream holds, e.g. classes=np.unique(y_all)."
+            )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                f"{name}.partial_fit does not support class_weight='balanced', which needs "
+                "the frequencies of the whole data set; pass a dict of class weights, e.g. "
+                "from sklearn.utils.class_weight.compute_class_weight on a sample."
+            )
+        if classes is not None:
+            classes_arr = np.asarray(classes)
+            if classes_arr.ndim != 1:
+                raise ValueError(
+                    f"{name}.partial_fit expected classes as a 1-D array of labels, got shape "
+                    f"{classes_arr.shape}."
+                )
+            classes_arr = np.unique(classes_arr)
+            if first and len(classes_arr) < 2:
+                raise ValueError(
+                    f"{name}.partial_fit needs at least 2 classes, got "
+                    f"classes={classes_arr.tolist()}."
+                )
+            if not first and not np.array_equal(classes_arr, self.classes_):
+                raise ValueError(
+                    f"{name}.partial_fit got classes={classes_arr.tolist()}, but classes_ is "
+                    f"{self.classes_.tolist()} since the first call; pass the same classes (or "
+                    "none), or call fit to start anew."
+                )
+        else:
+            classes_arr = self.classes_
+        device = resolve_device(self.device, who=name) if first else self.device_
+        seqs, kind, meta = self._validate_X(X, reset=first)
+        y_arr = self._check_y(y, len(seqs))
+        y_enc = np.searchsorted(classes_arr, y_arr)
+        unknown = (y_enc >= len(classes_arr)) | (
+            classes_arr[np.minimum(y_enc, len(classes_arr) - 1)] != y_arr
+        )
+        if unknown.any():
+            raise ValueError(
+                f"{name}.partial_fit got labels {sorted(set(y_arr[unknown].tolist()))} that "
+                f"are not in classes {classes_arr.tolist()}; pass every label of the stream as "
+                "classes on the first call."
+            )
+        weights = self._weights(sample_weight, y_arr)
+        kind = kind.fitted(
+            seqs,
+            name=name,
+            embedding_weights=self.embedding_weights,
+            previous=None if first else self._input,
+        )
+        seqs = kind.encode(seqs)
+        w_train = None if np.all(weights == weights[0]) else weights / weights.mean()
+
+        from ._batches import SequenceDataset
+        from ._net import seeded
+
+        epochs_done = 0 if first else len(self.net_.history)
+        base = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        # One seed per call, from random_state and the epochs so far: chunks are shuffled
+        # and dropped out differently, and an int random_state still repeats the stream.
+        seed = int(np.random.RandomState([int(base), epochs_done]).randint(np.iinfo(np.int32).max))
+        rng = np.random.RandomState(seed)
+        train_ds = SequenceDataset(seqs, y_enc, w_train)
+        with seeded(seed, device):
+            if first:
+                offset = self._logit_offset(
+                    np.concatenate([y_enc, np.arange(len(classes_arr))]),
+                    None
+                    if w_train is None
+                    else np.concatenate([w_train, np.ones(len(classes_arr))]),
+                    len(classes_arr),
+                )
+                net = self._new_net(
+                    kind,
+                    len(classes_arr),
+                    device=device,
+                    valid_ds=None,
+                    rng=rng,
+                    logit_offset=offset,
+                )
+            else:
+                net = copy.deepcopy(self.net_)
+                net.train_split = None
+                net.iterator_train__random_state = rng
+                net.batch_size = self.batch_size
+                net.verbose = self.verbose
+                net.mixed_precision = self.mixed_precision
+                net.set_lr(self.lr)
+            kept = net.callbacks_ if net.initialized_ else None
+            if kept is not None:  # no validation here: what needs it sits out
+                net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
+            net.partial_fit(train_ds, None, epochs=1)
+            if kept is not None:
+                net.callbacks_ = kept
+        table_meta = meta if first else self._table_meta()
+        best_epoch = None if first else self.best_epoch_
+        self._install(net, classes_arr, kind, table_meta, best_epoch=best_epoch, device=device)
         return self
 
     def _table_meta(self):

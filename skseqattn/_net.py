@@ -36,11 +36,18 @@ __all__ = [
     "module_shapes",
     "build_net",
     "cpu_bfloat16_unsupported",
+    "ngram_buckets_for",
     "seeded",
 ]
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 """The optimizers named by the classifier's ``optimizer`` parameter."""
+
+NGRAM_TABLE_BUDGET = 1 << 24
+"""Most floats ``ngram_buckets='auto'`` gives the n-gram table: 16,777,216 (64 MiB)."""
+
+NGRAM_BUCKETS_RANGE = (1024, 65536)
+"""Fewest and most rows ``ngram_buckets='auto'`` gives the n-gram table."""
 
 PREDICT_BATCH = 512
 """Fewest rows per batch when predicting (the training batch size when it is larger)."""
@@ -297,7 +304,7 @@ def build_module(est, kind, n_classes):
         embedding_weights=weights,
         freeze_embeddings=est.freeze_embeddings,
         ngram_order=est.ngram_order,
-        ngram_buckets=est.ngram_buckets,
+        ngram_buckets=ngram_buckets_for(est.ngram_buckets, n_classes),
         # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
         ngram_sparse=est.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
     )
@@ -320,6 +327,20 @@ def module_shapes(est, kind, n_classes):
     with torch.device("meta"):
         module = build_module(est, kind, n_classes)
     return {key: (tuple(value.shape), value.dtype) for key, value in module.state_dict().items()}
+
+
+def ngram_buckets_for(ngram_buckets, n_classes):
+    """Rows of the n-gram table: ``ngram_buckets`` itself, or the rule of ``'auto'``.
+
+    ``'auto'`` gives ``NGRAM_TABLE_BUDGET // n_classes`` rows, clipped to
+    ``NGRAM_BUCKETS_RANGE``: 65,536 rows up to 256 classes, then fewer, so that the table
+    holds at most 16.8M floats (64 MiB) down to the floor of 1,024 rows (reached beyond
+    16,384 classes, where the table grows as ``1024 * n_classes``).
+    """
+    if ngram_buckets != "auto":
+        return int(ngram_buckets)
+    low, high = NGRAM_BUCKETS_RANGE
+    return int(min(high, max(low, NGRAM_TABLE_BUDGET // max(int(n_classes), 1))))
 
 
 def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):

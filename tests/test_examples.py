@@ -246,3 +246,17 @@ def test_dask_grid_search_runs_on_a_local_cluster(data_home, monkeypatch, capsys
     assert "12 fits and a refit" in out
     rows = re.findall(rf"^\s+(True|False)\s+(8|16)\s+{NUMBER} ± {NUMBER}\s+[1-4]$", out, re.M)
     assert len(rows) == 4
+
+
+def test_streaming_trains_chunk_by_chunk_from_a_csv(monkeypatch, capsys):
+    pytest.importorskip("pandas")
+    out = run_example("streaming.py", monkeypatch, capsys)
+    assert re.search(r"^wrote 3000 rows to domains\.csv", out, re.M)
+    passes = re.findall(
+        rf"^pass (\d): 3000 rows in 6 chunks, {NUMBER} s, held-out accuracy {NUMBER} \(500",
+        out,
+        re.M,
+    )
+    assert [p[0] for p in passes] == ["1", "2"]
+    assert float(passes[-1][2]) >= 0.8  # random-letter and hex DGA domains are easy to spot
+    assert "classes_ ['benign', 'dga'], n_ids_ 40, epochs 12" in out  # 6 chunks x 2 passes
