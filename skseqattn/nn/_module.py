@@ -187,6 +187,11 @@ class SequenceClassifierModule(nn.Module):
         mask = steps.unsqueeze(0) < lengths.to(X.device).unsqueeze(1)  # (batch, time)
 
         inputs = self.embedding(X) if self.tokens else X  # (batch, time, input_size)
+        return self._encode_inputs(inputs, lengths, mask)
+
+    def _encode_inputs(self, inputs: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
+        """:meth:`encode` from the embedded inputs (batch, time, input_size) on."""
+        batch, width = inputs.shape[0], inputs.shape[1]
         inputs = self.input_dropout(inputs)
         if bool((lengths == width).all()):
             # No padding at all (batches of one length, as the bucketing produces): the plain
@@ -207,7 +212,7 @@ class SequenceClassifierModule(nn.Module):
         # pad_packed_sequence fills padding with zeros already; only an empty row, which ran
         # over one padding step, left something behind to clear.
         if bool((lengths == 0).any()):
-            empty = (lengths == 0).to(X.device).unsqueeze(1)  # (batch, 1)
+            empty = (lengths == 0).to(inputs.device).unsqueeze(1)  # (batch, 1)
             final = final.masked_fill(empty, 0.0)
             outputs = outputs.masked_fill(~mask.unsqueeze(-1), 0.0)
         return outputs, mask, final
@@ -238,3 +243,138 @@ class SequenceClassifierModule(nn.Module):
             )
         outputs, mask, final = self.encode(X, lengths)
         return self.pool.weights(outputs, mask, final)[:, : X.shape[1]]
+
+    def contributions(
+        self,
+        X: torch.Tensor,
+        lengths: torch.Tensor,
+        *,
+        tol: float = 1e-5,
+        min_nodes: int = 32,
+        max_nodes: int = 512,
+    ) -> dict:
+        """Signed per-step contributions to each row's predicted class score, that add up.
+
+        The score is the logit of the predicted class; with two classes it is the logit of
+        the predicted class minus the other's (the binary ``decision_function`` signed
+        towards the prediction). It is split into a baseline and one value per step and
+        part of the model, with ``baselines.sum(-1) + steps.sum((1, 2)) == score`` up to
+        ``residual``:
+
+        - ``'recurrent'`` (encoder, pooling and head): Integrated Gradients (Sundararajan
+          et al., 2017) over the embedded steps, against the all-zero input (the padding
+          embedding, or the training mean of standardised features), on the same lengths.
+          The path integral is computed by Gauss-Legendre quadrature with `min_nodes`
+          nodes, doubled up to `max_nodes` until every row's completeness residual is
+          below `tol`. Its baseline is the score of the all-zero input.
+        - ``'ngrams'`` (with an n-gram term): exact, see
+          :meth:`HashedNgramLinear.token_scores`.
+
+        Call it in evaluation mode, outside :func:`torch.inference_mode` (it needs
+        gradients with respect to the inputs; the parameters get none).
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, time) or (batch, time, n_features)
+        lengths : Tensor of shape (batch,)
+        tol : float, default=1e-5
+            Largest completeness residual accepted before `max_nodes` is reached.
+        min_nodes, max_nodes : int, default=32, 512
+            First and largest number of quadrature nodes.
+
+        Returns
+        -------
+        result : dict of Tensor
+            ``logits`` (batch, n_classes); ``target`` (batch,), the predicted class;
+            ``score`` (batch,); ``steps`` (batch, time, n_parts); ``baselines``
+            (batch, n_parts); ``residual`` (batch,), ``|score - baselines - steps|``;
+            ``attention`` (batch, time, heads) or None; ``nodes``, the quadrature nodes used.
+            The parts are named by :attr:`contribution_parts`.
+        """
+        batch, width = X.shape[0], X.shape[1]
+        lengths = lengths.to("cpu", torch.int64)
+        with torch.no_grad():
+            logits, attention = self.forward_with_attention(X, lengths)  # (batch, n_classes)
+            n_classes = logits.shape[1]
+            target = logits.argmax(dim=1)  # (batch,)
+            signs = nn.functional.one_hot(target, n_classes).to(logits.dtype)
+            if n_classes == 2:
+                signs = signs - nn.functional.one_hot(1 - target, n_classes).to(logits.dtype)
+            score = (logits * signs).sum(dim=1)  # (batch,)
+            steps = logits.new_zeros(batch, width, len(self.contribution_parts))
+            baselines = logits.new_zeros(batch, len(self.contribution_parts))
+            if self.ngrams is not None:
+                ngram_steps, ngram_base = self.ngrams.token_scores(X, lengths)
+                steps[:, :, 1] = (ngram_steps * signs.unsqueeze(1)).sum(dim=-1)
+                baselines[:, 1] = (ngram_base * signs).sum(dim=-1)
+        nodes = 0
+        if width == 0:  # only empty rows: the recurrent part is all baseline
+            baselines[:, 0] = score - baselines[:, 1:].sum(dim=1)
+        else:
+            recurrent, baselines[:, 0], nodes = self._integrated_gradients(
+                X, lengths, signs, tol=tol, min_nodes=min_nodes, max_nodes=max_nodes
+            )
+            steps[:, :, 0] = recurrent
+        residual = (score - baselines.sum(dim=1) - steps.sum(dim=(1, 2))).abs()
+        if attention is not None:
+            attention = attention[:, :width]
+        return {
+            "logits": logits,
+            "target": target,
+            "score": score,
+            "steps": steps,
+            "baselines": baselines,
+            "residual": residual,
+            "attention": attention,
+            "nodes": nodes,
+        }
+
+    @property
+    def contribution_parts(self) -> tuple:
+        """Names of the parts :meth:`contributions` splits the score into."""
+        return ("recurrent",) if self.ngrams is None else ("recurrent", "ngrams")
+
+    def _recurrent_score(self, inputs, lengths, mask, signs):
+        """Signed score (batch,) of the recurrent part from embedded inputs."""
+        outputs, mask, final = self._encode_inputs(inputs, lengths, mask)
+        pooled, _ = self.pool(outputs, mask, final)
+        return (self.head(self.output_dropout(pooled)) * signs).sum(dim=1)
+
+    def _integrated_gradients(self, X, lengths, signs, *, tol, min_nodes, max_nodes):
+        """Per-step IG of the recurrent score (batch, time), its baseline, nodes used."""
+        batch, width = X.shape[0], X.shape[1]
+        mask = torch.arange(width, device=X.device).unsqueeze(0) < lengths.to(X.device).unsqueeze(
+            1
+        )  # (batch, time)
+        with torch.no_grad():
+            inputs = self.embedding(X) if self.tokens else X.to(self.head.weight.dtype)
+            inputs = inputs.masked_fill(~mask.unsqueeze(-1), 0.0)  # (batch, time, input_size)
+            zeros = torch.zeros_like(inputs)
+            start = self._recurrent_score(zeros, lengths, mask, signs)  # (batch,)
+            end = self._recurrent_score(inputs, lengths, mask, signs)
+        # at most ~4096 rows per backward pass, whatever the batch
+        per_pass = max(1, 4096 // max(batch, 1))
+        n = int(min_nodes)
+        while True:
+            t, w = np.polynomial.legendre.leggauss(n)
+            t = torch.as_tensor((t + 1) / 2, dtype=inputs.dtype, device=inputs.device)
+            w = torch.as_tensor(w / 2, dtype=inputs.dtype, device=inputs.device)
+            grads = torch.zeros_like(inputs)
+            for first in range(0, n, per_pass):
+                tc, wc = t[first : first + per_pass], w[first : first + per_pass]
+                k = len(tc)
+                path = (tc.view(k, 1, 1, 1) * inputs.unsqueeze(0)).reshape(
+                    (k * batch,) + tuple(inputs.shape[1:])
+                )
+                path.requires_grad_(True)
+                with torch.enable_grad():
+                    out = self._recurrent_score(
+                        path, lengths.repeat(k), mask.repeat(k, 1), signs.repeat(k, 1)
+                    )
+                    (g,) = torch.autograd.grad(out.sum(), path)
+                grads += (g.view((k,) + tuple(inputs.shape)) * wc.view(k, 1, 1, 1)).sum(dim=0)
+            steps = (inputs * grads).sum(dim=-1)  # (batch, time)
+            residual = (end - start - steps.sum(dim=1)).abs()
+            if float(residual.max()) < tol or n * 2 > max_nodes:
+                return steps.detach(), start, n
+            n *= 2
