@@ -157,7 +157,7 @@ def explain(estimator, X, *, method="auto", vectorizer=None, tokens=None):
     >>> first = explanations[0]
     >>> first.tokens
     ['x', 'a', 'b']
-    >>> abs(first.baseline + first.contributions.sum() - first.score) < 1e-4
+    >>> bool(abs(first.baseline + first.contributions.sum() - first.score) < 1e-4)
     True
     >>> sorted(first.parts)
     ['ngrams', 'recurrent']
