@@ -627,9 +627,12 @@ def test_explain_html_names_the_method_in_the_title(pipeline):
 
 
 @pytest.mark.slow
-def test_explain_contributions_find_the_motif():
+def test_explain_contributions_find_the_motif(monkeypatch):
     """ERASER comprehensiveness at k=3 on a motif task: contributions are faithful."""
-    from benchmarks.bench_explain import motif_criterion
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_explain import motif_criterion
 
     result = motif_criterion(n_samples=1200, max_epochs=6, random_state=0)
     comp = {
