@@ -641,3 +641,16 @@ def test_explain_contributions_find_the_motif(monkeypatch):
     assert comp["contributions"] >= 0.3
     assert comp["contributions"] >= comp["attention"]
     assert comp["contributions"] >= 3 * comp["random"]
+
+
+@pytest.mark.gpu
+def test_explain_contributions_add_up_on_cuda(data):
+    X, y = data
+    pipe = make_pipeline(
+        CharSequenceVectorizer(), _tiny_classifier(max_epochs=1, device="cuda")
+    ).fit(X, y)
+    explanations = explain(pipe, X[:30] + [""])
+    score = _predicted_score(pipe, X[:30] + [""])
+    for i, item in enumerate(explanations):
+        assert item.score == pytest.approx(score[i], abs=1e-4)
+        assert item.baseline + item.contributions.sum() == pytest.approx(item.score, abs=1e-4)
