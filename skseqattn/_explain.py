@@ -128,17 +128,18 @@ def explain(estimator, X, *, method="auto", vectorizer=None, tokens=None):
       covers (exact; :attr:`Explanation.parts` ``['ngrams']``);
     - the recurrent part (encoder, pooling, head) gets Integrated Gradients over the
       embedded tokens against the all-zero input (the padding embedding; for real-valued
-      input the training mean), computed by Gauss-Legendre quadrature with 32 nodes,
-      doubled up to 2048 for each sequence whose completeness residual is not yet below
-      2e-5 (:attr:`Explanation.parts` ``['recurrent']``); :attr:`Explanation.residual`
-      reports what is left. Most sequences of a trained attention model meet it with
-      32-128 nodes, a few in a thousand (a steep turn along the path) need 1024;
-      ``pooling='max'`` is not smooth and may keep a residual near 1e-3;
+      input the training mean), computed by adaptive Gauss-Legendre quadrature: 32 nodes
+      on the path, and where a sequence's completeness residual is not yet below 5e-5,
+      its worst panels halved (twice the nodes there), up to 2048 nodes
+      (:attr:`Explanation.parts` ``['recurrent']``); :attr:`Explanation.residual`
+      reports what is left. Most sequences of a trained model need 32-64 nodes; a few
+      in a thousand, with a steep turn along the path, many more. ``pooling='max'`` is
+      not smooth and may keep a larger residual;
     - each part's score at the baseline input is in :attr:`Explanation.part_baselines`,
       their sum in :attr:`Explanation.baseline`.
 
     Contributions run a forward and backward pass per quadrature node: some 100 times
-    the cost of a prediction (about 10 ms per surname on one CPU core), in float32 even
+    the cost of a prediction (about 10 ms per surname on a CPU core), in float32 even
     with ``mixed_precision=True``.
 
     Examples

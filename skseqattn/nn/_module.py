@@ -249,7 +249,7 @@ class SequenceClassifierModule(nn.Module):
         X: torch.Tensor,
         lengths: torch.Tensor,
         *,
-        tol: float = 2e-5,
+        tol: float = 5e-5,
         min_nodes: int = 32,
         max_nodes: int = 2048,
     ) -> dict:
@@ -264,9 +264,11 @@ class SequenceClassifierModule(nn.Module):
         - ``'recurrent'`` (encoder, pooling and head): Integrated Gradients (Sundararajan
           et al., 2017) over the embedded steps, against the all-zero input (the padding
           embedding, or the training mean of standardised features), on the same lengths.
-          The path integral is computed by Gauss-Legendre quadrature with `min_nodes`
-          nodes, doubled up to `max_nodes` for the rows whose completeness residual is
-          not yet below `tol`. Its baseline is the score of the all-zero input.
+          The path integral is computed by adaptive Gauss-Legendre quadrature:
+          `min_nodes` nodes on [0, 1], and each panel whose own completeness residual
+          is too large halved (twice the nodes there) until the whole residual is below
+          `tol` or a sequence would need more than `max_nodes` nodes. Its baseline is
+          the score of the all-zero input.
         - ``'ngrams'`` (with an n-gram term): exact, see
           :meth:`HashedNgramLinear.token_scores`.
 
@@ -277,7 +279,7 @@ class SequenceClassifierModule(nn.Module):
         ----------
         X : Tensor of shape (batch, time) or (batch, time, n_features)
         lengths : Tensor of shape (batch,)
-        tol : float, default=2e-5
+        tol : float, default=5e-5
             Largest completeness residual accepted before `max_nodes` is reached.
         min_nodes, max_nodes : int, default=32, 2048
             First and largest number of quadrature nodes.
@@ -343,8 +345,11 @@ class SequenceClassifierModule(nn.Module):
     def _integrated_gradients(self, X, lengths, signs, *, tol, min_nodes, max_nodes):
         """Per-step IG of the recurrent score (batch, time), its baseline, most nodes used.
 
-        Rows whose completeness residual is still at least `tol` are integrated again
-        with twice the nodes (Gauss-Legendre rules are not nested), up to `max_nodes`.
+        Adaptive Gauss-Legendre quadrature over the path ``t * inputs``, ``t`` in [0, 1]:
+        every panel ``[a, b]`` gets a `min_nodes`-node rule, and its own completeness
+        residual ``|f(b) - f(a) - IG over [a, b]|`` is known exactly from two forward
+        passes; a panel whose residual is at least ``tol * (b - a)`` is halved (twice
+        the nodes there), until a sequence would use more than `max_nodes` nodes.
         """
         width = X.shape[1]
         mask = torch.arange(width, device=X.device).unsqueeze(0) < lengths.to(X.device).unsqueeze(
@@ -355,37 +360,78 @@ class SequenceClassifierModule(nn.Module):
             inputs = inputs.masked_fill(~mask.unsqueeze(-1), 0.0)  # (batch, time, input_size)
             start = self._recurrent_score(torch.zeros_like(inputs), lengths, mask, signs)
             end = self._recurrent_score(inputs, lengths, mask, signs)  # (batch,)
+        gap = (end - start).cpu()  # what each row's contributions must add up to
         steps = inputs.new_zeros(inputs.shape[:2])  # (batch, time)
+        # one job per (sequence, panel): row index, panel start and end
         rows = torch.arange(len(inputs))
-        n = int(min_nodes)
-        while True:
-            part = self._ig_steps(inputs[rows], lengths[rows], mask[rows], signs[rows], n)
-            steps[rows] = part
-            residual = (end[rows] - start[rows] - part.sum(dim=1)).abs()
-            rows = rows[(residual >= tol).cpu()]
-            if len(rows) == 0 or n * 2 > max_nodes:
-                return steps, start, n
-            n *= 2
+        lo = torch.zeros(len(inputs), dtype=torch.float64)
+        hi = torch.ones(len(inputs), dtype=torch.float64)
+        max_depth = max(0, int(np.log2(max(max_nodes // min_nodes, 1))))
+        depth = 0
+        while len(rows):
+            part, residual = self._ig_panels(
+                inputs, lengths, mask, signs, rows, lo, hi, int(min_nodes)
+            )
+            # a sequence is done when its whole residual is below tol: float32 noise
+            # in tiny panels must not split them further
+            total = steps.sum(dim=1).cpu().index_add(0, rows, part.sum(dim=1).cpu())
+            open_rows = (gap - total).abs() >= tol  # (batch,)
+            split = open_rows[rows] & (residual >= tol * (hi - lo).to(residual.dtype))
+            # an open sequence none of whose panels stands out: halve them all
+            stuck = open_rows.clone()
+            stuck[rows[split]] = False
+            split |= stuck[rows]
+            if depth == max_depth:
+                split[:] = False
+            done = ~split
+            steps.index_add_(0, rows[done].to(steps.device), part[done])
+            if not bool(split.any()):
+                break
+            mid = (lo[split] + hi[split]) / 2
+            rows = torch.cat([rows[split], rows[split]])
+            lo, hi = torch.cat([lo[split], mid]), torch.cat([mid, hi[split]])
+            depth += 1
+        return steps, start, int(min_nodes) * 2**depth
 
-    def _ig_steps(self, inputs, lengths, mask, signs, n):
-        """IG of each step (batch, time) with an n-node Gauss-Legendre rule on [0, 1]."""
-        batch = len(inputs)
+    def _ig_panels(self, inputs, lengths, mask, signs, rows, lo, hi, n):
+        """IG per step (jobs, time) of each job's panel, and each panel's residual (jobs,)."""
         t, w = np.polynomial.legendre.leggauss(n)
-        t = torch.as_tensor((t + 1) / 2, dtype=inputs.dtype, device=inputs.device)
-        w = torch.as_tensor(w / 2, dtype=inputs.dtype, device=inputs.device)
-        grads = torch.zeros_like(inputs)
-        per_pass = max(1, 4096 // max(batch, 1))  # at most ~4096 rows per backward pass
-        for first in range(0, n, per_pass):
-            tc, wc = t[first : first + per_pass], w[first : first + per_pass]
-            k = len(tc)
-            path = (tc.view(k, 1, 1, 1) * inputs.unsqueeze(0)).reshape(
-                (k * batch,) + tuple(inputs.shape[1:])
+        t = torch.as_tensor((t + 1) / 2, dtype=torch.float64)
+        w = torch.as_tensor(w / 2, dtype=torch.float64)
+        jobs = len(rows)
+        span = (hi - lo).unsqueeze(1)  # (jobs, 1)
+        # nodes of each panel, then its two ends: (jobs, n + 2) points along the path
+        points = torch.cat([lo.unsqueeze(1) + span * t, lo.unsqueeze(1), hi.unsqueeze(1)], 1)
+        weights = span * w  # (jobs, n)
+        device, dtype = inputs.device, inputs.dtype
+        dev_rows = rows.to(device)
+        x = inputs[dev_rows]  # (jobs, time, input_size)
+        grads = torch.zeros_like(x)
+        ends = torch.zeros(jobs, 2, dtype=dtype, device=device)
+        n_points = n + 2
+        per_pass = max(1, 4096 // n_points)  # jobs per backward pass: ~4096 rows
+        for first in range(0, jobs, per_pass):
+            sel = slice(first, first + per_pass)
+            xj = x[sel]
+            k = len(xj)
+            tj = points[sel].to(device, dtype)  # (k, n + 2)
+            path = (tj.view(k, n_points, 1, 1) * xj.unsqueeze(1)).reshape(
+                (k * n_points,) + tuple(xj.shape[1:])
             )
             path.requires_grad_(True)
+            r = dev_rows[sel]
             with torch.enable_grad():
                 out = self._recurrent_score(
-                    path, lengths.repeat(k), mask.repeat(k, 1), signs.repeat(k, 1)
-                )
+                    path,
+                    lengths[rows[sel]].repeat_interleave(n_points),
+                    mask[r].repeat_interleave(n_points, dim=0),
+                    signs[r].repeat_interleave(n_points, dim=0),
+                )  # (k * (n + 2),)
                 (g,) = torch.autograd.grad(out.sum(), path)
-            grads += (g.view((k,) + tuple(inputs.shape)) * wc.view(k, 1, 1, 1)).sum(dim=0)
-        return (inputs * grads).sum(dim=-1).detach()
+            g = g.view((k, n_points) + tuple(xj.shape[1:]))[:, :n]
+            wj = weights[sel].to(device, dtype).view(k, n, 1, 1)
+            grads[sel] = (g * wj).sum(dim=1)
+            ends[sel] = out.detach().view(k, n_points)[:, n:]
+        part = (x * grads).sum(dim=-1)  # (jobs, time)
+        residual = (ends[:, 1] - ends[:, 0] - part.sum(dim=1)).abs().cpu()
+        return part.detach(), residual
