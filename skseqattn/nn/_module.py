@@ -31,6 +31,7 @@ __all__ = ["SequenceClassifierModule", "CELLS", "POOLINGS", "ATTENTIONS"]
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("attention", "last", "mean", "max")
 ATTENTIONS = ("additive", "dot", "general")
+_MAX_DEPTH = 40  # halvings of a quadrature panel: widths down to 2**-40 of the path
 
 
 class SequenceClassifierModule(nn.Module):
@@ -267,7 +268,8 @@ class SequenceClassifierModule(nn.Module):
           The path integral is computed by adaptive Gauss-Legendre quadrature:
           `min_nodes` nodes on [0, 1], and each panel whose own completeness residual
           is too large halved (twice the nodes there) until the whole residual is below
-          `tol` or a sequence would need more than `max_nodes` nodes. Its baseline is
+          `tol` or a sequence would need more than `max_nodes` nodes. A steep turn along
+          the path costs a few panels per halving, not a doubling of all of them. Its baseline is
           the score of the all-zero input.
         - ``'ngrams'`` (with an n-gram term): exact, see
           :meth:`HashedNgramLinear.token_scores`.
@@ -366,8 +368,9 @@ class SequenceClassifierModule(nn.Module):
         rows = torch.arange(len(inputs))
         lo = torch.zeros(len(inputs), dtype=torch.float64)
         hi = torch.ones(len(inputs), dtype=torch.float64)
-        max_depth = max(0, int(np.log2(max(max_nodes // min_nodes, 1))))
-        depth = 0
+        max_panels = max(1, int(max_nodes) // int(min_nodes))
+        panels = torch.ones(len(inputs), dtype=torch.int64)  # per sequence
+        depth = deepest = 0
         while len(rows):
             part, residual = self._ig_panels(
                 inputs, lengths, mask, signs, rows, lo, hi, int(min_nodes)
@@ -381,17 +384,19 @@ class SequenceClassifierModule(nn.Module):
             stuck = open_rows.clone()
             stuck[rows[split]] = False
             split |= stuck[rows]
-            if depth == max_depth:
-                split[:] = False
+            # a sequence may at most double its panels in a round, up to max_panels
+            split &= (panels[rows] * 2 <= max_panels) & (depth < _MAX_DEPTH)
             done = ~split
             steps.index_add_(0, rows[done].to(steps.device), part[done])
             if not bool(split.any()):
                 break
+            panels.index_add_(0, rows[split], torch.ones_like(rows[split]))
+            deepest = max(deepest, int(panels.max()))
             mid = (lo[split] + hi[split]) / 2
             rows = torch.cat([rows[split], rows[split]])
             lo, hi = torch.cat([lo[split], mid]), torch.cat([mid, hi[split]])
             depth += 1
-        return steps, start, int(min_nodes) * 2**depth
+        return steps, start, int(min_nodes) * max(deepest, 1)
 
     def _ig_panels(self, inputs, lengths, mask, signs, rows, lo, hi, n):
         """IG per step (jobs, time) of each job's panel, and each panel's residual (jobs,)."""
