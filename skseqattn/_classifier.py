@@ -957,6 +957,20 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         seqs, logits, step_weights = self._predict(X, attention=True)
         return seqs, _softmax(logits), step_weights
 
+    def _predict_with_contributions(self, X):
+        """(sequences, probabilities, per-step weights or None, contributions): one pass.
+
+        The contributions are those of :meth:`SequenceNet.predict_sequences`; the weights
+        are the attention of the same pass (None without attention pooling).
+        """
+        check_is_fitted(self, "net_")
+        seqs, kind, _ = self._validate_X(X, reset=False)
+        attention = self.module_.pooling_name == "attention"
+        logits, weights, found = self.net_.predict_sequences(
+            kind.encode(seqs), attention=attention, contributions=True
+        )
+        return seqs, _softmax(logits), weights, found
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

@@ -143,7 +143,7 @@ class SequenceNet(NeuralNet):
         if scaler is not None:
             scaler.update()
 
-    def predict_sequences(self, sequences, *, attention=False):
+    def predict_sequences(self, sequences, *, attention=False, contributions=False):
         """Logits, and optionally attention weights, of every row of ``sequences``.
 
         The one inference path of the library: rows are cut into batches of one length
@@ -157,12 +157,22 @@ class SequenceNet(NeuralNet):
             Validated and encoded sequences.
         attention : bool, default=False
             Also return the attention weights, from the same pass.
+        contributions : bool, default=False
+            Also return each step's contribution to the predicted class's score, from
+            :meth:`~skseqattn.nn.SequenceClassifierModule.contributions` (gradients
+            with respect to the inputs, in float32 whatever ``mixed_precision``; the logits
+            then come from this pass too).
 
         Returns
         -------
         logits : ndarray of shape (n_samples, n_classes), float64
         step_weights : ndarray of shape (total_steps, heads) or None
             The weight of each real step, aligned with ``sequences.values``.
+        step_contributions : dict, only with ``contributions=True``
+            ``parts`` (tuple of str); ``steps`` (total_steps, n_parts), aligned with
+            ``sequences.values``; ``baselines`` (n_samples, n_parts); ``score``,
+            ``target`` (the predicted class index) and ``residual``, each (n_samples,);
+            ``nodes``, the most quadrature nodes a batch needed.
         """
         dataset = SequenceDataset(sequences)
         kwargs = self.get_params_for("iterator_valid")
@@ -176,6 +186,10 @@ class SequenceNet(NeuralNet):
         step_weights = None
         if attention:
             step_weights = np.zeros((len(sequences.values), module.pool.heads), dtype=np.float64)
+        if contributions:
+            return self._predict_contributions(
+                sequences, iterator, order, logits, step_weights, attention
+            )
         was_training = module.training
         module.eval()
         start = 0
@@ -195,6 +209,43 @@ class SequenceNet(NeuralNet):
         finally:
             module.train(was_training)
         return logits, step_weights
+
+    def _predict_contributions(self, sequences, iterator, order, logits, step_weights, attention):
+        """:meth:`predict_sequences` with ``contributions=True``: the same batches, with grad."""
+        module = self.module_
+        n = len(sequences)
+        parts = module.contribution_parts
+        steps = np.zeros((len(sequences.values), len(parts)), dtype=np.float64)
+        found = {
+            "baselines": np.zeros((n, len(parts)), dtype=np.float64),
+            "score": np.zeros(n, dtype=np.float64),
+            "target": np.zeros(n, dtype=np.int64),
+            "residual": np.zeros(n, dtype=np.float64),
+        }
+        nodes = 0
+        was_training = module.training
+        module.eval()
+        start = 0
+        try:
+            with limit_torch_threads():
+                for Xi, _ in iterator:
+                    X = Xi["X"].to(self.device, non_blocking=True)
+                    lengths = Xi["lengths"]
+                    rows = order[start : start + len(lengths)]
+                    start += len(lengths)
+                    result = module.contributions(X, lengths)
+                    logits[rows] = result["logits"].cpu().numpy()
+                    for key, values in found.items():
+                        values[rows] = result[key].cpu().numpy()
+                    _scatter_steps(steps, result["steps"].cpu().numpy(), sequences, rows)
+                    if attention:
+                        batch_weights = result["attention"].float().cpu().numpy()
+                        _scatter_steps(step_weights, batch_weights, sequences, rows)
+                    nodes = max(nodes, int(result["nodes"]))
+        finally:
+            module.train(was_training)
+        found.update(parts=parts, steps=steps, nodes=nodes)
+        return logits, step_weights, found
 
     def set_lr(self, lr):
         """Set the learning rate of every optimizer (the sparse one too)."""

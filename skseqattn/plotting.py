@@ -14,27 +14,42 @@ import numpy as np
 __all__ = ["AttentionDisplay", "TrainingCurveDisplay"]
 
 _VISIBLE_SPACE = "\u2423"  # OPEN BOX
+_METHODS = ("attention", "contributions")
+_TITLES = {
+    "attention": "method: attention (weights of the recurrent part; n-grams not shown)",
+    "contributions": "method: contributions (signed, to the predicted class's score)",
+}
+_VALUE_NAMES = {"attention": "attention weight", "contributions": "contribution"}
+# the colours of the HTML explanations: blue against the prediction, orange towards it
+_DIVERGING = ((33 / 255, 113 / 255, 181 / 255), (1.0, 1.0, 1.0), (230 / 255, 85 / 255, 13 / 255))
 
 
 class AttentionDisplay:
-    """Attention heatmap: one row per sequence, one cell per token, shaded by its weight.
+    """Explanation heatmap: one row per sequence, one cell per token, shaded by its value.
 
-    Each cell holds its token written in it; each row is labelled with the predicted
-    class and its probability (and the true class, when given). Build it with
-    :meth:`from_estimator` or :meth:`from_explanations`; both plot it.
+    The value is the token's attention weight (``method='attention'``, a sequential
+    colour map from 0) or its signed contribution to the predicted class's score
+    (``method='contributions'``, a diverging map centred on 0: orange towards the
+    prediction, blue against it); the title names the method. Each cell holds its token
+    written in it; each row is labelled with the predicted class and its probability (and
+    the true class, when given). Build it with :meth:`from_estimator` or
+    :meth:`from_explanations`; both plot it.
 
     Parameters
     ----------
     tokens : list of list of str
         The tokens of each sequence.
     weights : list of array-like
-        The attention weight of each token, ``weights[i]`` aligned with ``tokens[i]``.
+        The value of each token, ``weights[i]`` aligned with ``tokens[i]``: attention
+        weights, or contributions with ``method='contributions'``.
     labels : list, default=None
         Predicted label of each sequence.
     probabilities : array-like of shape (n_sequences,), default=None
         Probability of each predicted label.
     true_labels : array-like of shape (n_sequences,), default=None
         True label of each sequence; rows whose prediction differs are labelled in red.
+    method : {'attention', 'contributions'}, default='attention'
+        What `weights` holds; it sets the colour map, its range and the title.
 
     Attributes
     ----------
@@ -73,12 +88,22 @@ class AttentionDisplay:
     >>> plt.close("all")
     """
 
-    def __init__(self, tokens, weights, *, labels=None, probabilities=None, true_labels=None):
+    def __init__(
+        self,
+        tokens,
+        weights,
+        *,
+        labels=None,
+        probabilities=None,
+        true_labels=None,
+        method="attention",
+    ):
         self.tokens = tokens
         self.weights = weights
         self.labels = labels
         self.probabilities = probabilities
         self.true_labels = true_labels
+        self.method = method
 
     @classmethod
     def from_estimator(
@@ -87,18 +112,19 @@ class AttentionDisplay:
         X,
         y=None,
         *,
+        method="auto",
         vectorizer=None,
         tokens=None,
         head=None,
         ax=None,
-        cmap="Oranges",
+        cmap=None,
         vmax=None,
         colorbar=True,
         show_tokens=True,
         text_kw=None,
         imshow_kw=None,
     ):
-        """Explain `X` with a fitted model and plot the attention heatmap.
+        """Explain `X` with a fitted model and plot the heatmap.
 
         Parameters
         ----------
@@ -109,6 +135,9 @@ class AttentionDisplay:
             The sequences, one row each; keep it to a handful for a readable plot.
         y : array-like of shape (n_sequences,), default=None
             True labels, written beside the predictions.
+        method : {'auto', 'contributions', 'attention'}, default='auto'
+            Passed to :func:`~skseqattn.explain`: 'auto' shows contributions for a model
+            with an n-gram term (the default) or without attention pooling.
         vectorizer, tokens
             Passed to :func:`~skseqattn.explain`.
         head : int, default=None
@@ -122,7 +151,7 @@ class AttentionDisplay:
         """
         from ._explain import explain
 
-        explanations = explain(estimator, X, vectorizer=vectorizer, tokens=tokens)
+        explanations = explain(estimator, X, method=method, vectorizer=vectorizer, tokens=tokens)
         return cls.from_explanations(
             explanations,
             y,
@@ -144,7 +173,7 @@ class AttentionDisplay:
         *,
         head=None,
         ax=None,
-        cmap="Oranges",
+        cmap=None,
         vmax=None,
         colorbar=True,
         show_tokens=True,
@@ -156,10 +185,12 @@ class AttentionDisplay:
         Parameters
         ----------
         explanations : Explanations or list of Explanation
+            Their method (contributions or attention) is the display's.
         y : array-like of shape (n_sequences,), default=None
             True labels, written beside the predictions.
         head : int, default=None
-            With several attention heads, plot this head's weights instead of their mean.
+            With several attention heads, plot this head's weights instead of their mean
+            (attention only).
         ax, cmap, vmax, colorbar, show_tokens, text_kw, imshow_kw
             Passed to :meth:`plot`.
 
@@ -173,10 +204,24 @@ class AttentionDisplay:
                 f"AttentionDisplay got {len(y)} true labels for {len(items)} sequences; pass "
                 "one label per sequence, or y=None."
             )
+        methods = {getattr(item, "method", "attention") for item in items}
+        method = getattr(explanations, "method", None) or (
+            methods.pop() if len(methods) == 1 else "attention"
+        )
+        if len(methods) > 1:
+            raise ValueError(
+                f"AttentionDisplay got explanations of several methods {sorted(methods)}; "
+                "plot the explanations of one method at a time."
+            )
+        if head is not None and method != "attention":
+            raise ValueError(
+                f"AttentionDisplay got head={head} for explanations by {method!r}, which have "
+                "no heads; pass head=None, or explain with method='attention'."
+            )
         weights = []
         for i, item in enumerate(items):
             if head is None:
-                weights.append(np.asarray(item.weights))
+                weights.append(np.asarray(item.values))
                 continue
             heads = item.head_weights
             n_heads = 1 if heads is None else heads.shape[1]
@@ -193,6 +238,7 @@ class AttentionDisplay:
             labels=[item.label for item in items],
             probabilities=[item.probability for item in items],
             true_labels=None if y is None else list(y),
+            method=method,
         )
         return display.plot(
             ax=ax,
@@ -208,7 +254,7 @@ class AttentionDisplay:
         self,
         ax=None,
         *,
-        cmap="Oranges",
+        cmap=None,
         vmax=None,
         colorbar=True,
         show_tokens=True,
@@ -222,11 +268,14 @@ class AttentionDisplay:
         ax : matplotlib Axes, default=None
             Where to draw; None makes a new figure sized to the number and length of the
             sequences.
-        cmap : str or matplotlib Colormap, default='Oranges'
-            Colour map of the weights; cells past the end of a row are left blank.
+        cmap : str or matplotlib Colormap, default=None
+            Colour map of the values; cells past the end of a row are left blank. None is
+            ``'Oranges'`` for attention and a blue-white-orange diverging map (the HTML
+            explanations' colours) for contributions.
         vmax : float, default=None
-            Weight of the darkest colour; None is the largest weight shown, so that the
-            colours compare across rows (the colour bar gives the scale).
+            Value of the darkest colour; None is the largest (absolute) value shown, so
+            that the colours compare across rows (the colour bar gives the scale).
+            Contributions use the range ``[-vmax, vmax]``, centred on 0.
         colorbar : bool, default=True
             Draw a colour bar.
         show_tokens : bool, default=True
@@ -241,6 +290,12 @@ class AttentionDisplay:
         display : AttentionDisplay
             This object, with `im_`, `text_`, `colorbar_`, `ax_` and `figure_` set.
         """
+        method = self.method
+        if not (isinstance(method, str) and method in _METHODS):
+            raise ValueError(
+                f"AttentionDisplay expected method to be one of {_METHODS}, got {method!r}; "
+                "use the method the explanations were made with."
+            )
         plt = _import_pyplot("AttentionDisplay.plot")
         tokens, matrix = self._matrix()
         n_rows, width = matrix.shape
@@ -253,11 +308,17 @@ class AttentionDisplay:
             _, ax = plt.subplots(figsize=(fig_w, fig_h), layout="constrained")
         fig = ax.figure
 
-        finite = matrix[np.isfinite(matrix)]
+        finite = np.abs(matrix[np.isfinite(matrix)])
         top = float(vmax) if vmax is not None else (float(finite.max()) if finite.size else 1.0)
         top = top if top > 0 else 1.0
-        colormap = plt.get_cmap(cmap).with_extremes(bad=(0, 0, 0, 0))
-        kwargs = {"cmap": colormap, "vmin": 0.0, "vmax": top, "aspect": "auto"}
+        signed = method == "contributions"
+        if cmap is None and signed:
+            from matplotlib.colors import LinearSegmentedColormap
+
+            cmap = LinearSegmentedColormap.from_list("skseqattn_diverging", _DIVERGING)
+        colormap = plt.get_cmap(cmap or "Oranges").with_extremes(bad=(0, 0, 0, 0))
+        low = -top if signed else 0.0
+        kwargs = {"cmap": colormap, "vmin": low, "vmax": top, "aspect": "auto"}
         kwargs["interpolation"] = "nearest"
         kwargs.update(imshow_kw or {})
         self.im_ = ax.imshow(np.ma.masked_invalid(matrix), **kwargs)
@@ -267,7 +328,8 @@ class AttentionDisplay:
             norm = self.im_.norm
             for i, row in enumerate(tokens):
                 for j, token in enumerate(row):
-                    dark = norm(matrix[i, j]) > 0.55
+                    shade = float(norm(matrix[i, j]))
+                    dark = abs(shade - 0.5) > 0.3 if signed else shade > 0.55
                     options = {
                         "ha": "center",
                         "va": "center",
@@ -291,11 +353,14 @@ class AttentionDisplay:
         ax.tick_params(axis="y", length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_xlabel("tokens, shaded by attention weight")
+        name = _VALUE_NAMES[method]
+        ax.set_xlabel(f"tokens, shaded by {name}")
+        ax.set_title(_TITLES[method], fontsize="medium")
 
         self.colorbar_ = None
         if colorbar:
-            self.colorbar_ = fig.colorbar(self.im_, ax=ax, label="attention weight")
+            label = "contribution to the score" if signed else name
+            self.colorbar_ = fig.colorbar(self.im_, ax=ax, label=label)
         self.ax_ = ax
         self.figure_ = fig
         return self

@@ -173,22 +173,25 @@ def test_explain_empty_string_has_no_tokens(pipeline):
     assert "(empty)" in item._repr_html_()
 
 
-def test_explanation_top_orders_by_weight(pipeline):
-    item = explain(pipeline, ["CCGATTAG"])[0]
+@pytest.mark.parametrize("method", ["attention", "contributions"])
+def test_explanation_top_orders_by_value(pipeline, method):
+    item = explain(pipeline, ["CCGATTAG"], method=method)[0]
     top = item.top(3)
     assert len(top) == 3
-    weights = [w for _, _, w in top]
-    assert weights == sorted(weights, reverse=True)
-    assert weights[0] == pytest.approx(item.weights.max())
+    values = [w for _, _, w in top]
+    assert values == sorted(values, reverse=True)
+    expected = item.weights if method == "attention" else item.contributions
+    assert values[0] == pytest.approx(expected.max())
     assert [item.tokens[i] for i, _, _ in top] == [t for _, t, _ in top]
 
 
 def test_explanations_repr_is_readable(pipeline, data):
-    explanations = explain(pipeline, data[0][:12])
+    explanations = explain(pipeline, data[0][:12], method="attention")
     text = repr(explanations)
-    assert text.startswith("Explanations of 12 sequences")
+    assert text.startswith("Explanations of 12 sequences (attention weights)")
     first = explanations[0]
     assert repr(first).startswith(f"Explanation {first.text!r} -> {first.label!r} (p=")
+    assert repr(first).splitlines()[0].endswith("[attention]")
     # tokens above their weights, aligned
     token_line, weight_line = repr(first).splitlines()[1:3]
     assert token_line.split() == first.tokens
@@ -250,7 +253,7 @@ def test_explain_html_escapes_tokens_and_labels(pipeline):
 
 
 def test_explain_html_shades_each_token_by_its_weight(pipeline):
-    item = explain(pipeline, ["CCGATTAG"])[0]
+    item = explain(pipeline, ["CCGATTAG"], method="attention")[0]
     markup = item._repr_html_()
     alphas = [float(a) for a in _alphas(markup)]
     assert len(alphas) == len(item.tokens)
@@ -281,7 +284,7 @@ def test_explain_works_without_ipython(pipeline, monkeypatch):
 def test_explain_to_frame(pre_padded_two_heads, data):
     pd = pytest.importorskip("pandas")
     X = data[0][:5]
-    explanations = explain(pre_padded_two_heads, X)
+    explanations = explain(pre_padded_two_heads, X, method="attention")
     frame = explanations.to_frame()
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == [
@@ -345,8 +348,17 @@ def test_explain_rejects_non_attention_pooling(data):
     pipe = make_pipeline(
         CharSequenceVectorizer(), _tiny_classifier(pooling="mean", max_epochs=1)
     ).fit(X[:40], y[:40])
-    with pytest.raises(ValueError, match=r"pooling='attention'.*pooling='mean'.*refit"):
-        explain(pipe, ["GATT"])
+    with pytest.raises(
+        ValueError,
+        match=r"method='attention'\) needs .* pooling='attention'.*pooling='mean'.*"
+        r"use method='contributions'",
+    ):
+        explain(pipe, ["GATT"], method="attention")
+    # contributions need no attention: 'auto' picks them, and they still add up
+    item = explain(pipe, ["GATT"])[0]
+    assert item.method == "contributions"
+    assert item.weights is None
+    assert item.baseline + item.contributions.sum() == pytest.approx(item.score, abs=1e-4)
 
 
 def test_explain_rejects_other_estimators_and_bad_arguments(pipeline):
@@ -414,7 +426,7 @@ def test_explain_runs_the_encoder_once_per_batch(pipeline, data, monkeypatch):
         return encode(self, ids, lengths)
 
     monkeypatch.setattr(SequenceClassifierModule, "encode", counting)
-    explanations = explain(pipeline, X)
+    explanations = explain(pipeline, X, method="attention")
     # one pass: a batch per distinct length, every row once (not once for the weights and
     # again for the probabilities)
     assert sum(calls) == len(X) == len(explanations)
@@ -422,3 +434,231 @@ def test_explain_runs_the_encoder_once_per_batch(pipeline, data, monkeypatch):
     calls.clear()
     proba = pipeline.predict_proba(X)
     np.testing.assert_allclose(explanations.proba, proba, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- contributions
+
+
+def _predicted_score(clf, X):
+    """The score contributions explain, from decision_function."""
+    scores = clf.decision_function(X)
+    predicted = clf.predict(X)
+    if scores.ndim == 1:  # two classes: signed towards the prediction
+        return np.where(predicted == clf.classes_[1], scores, -scores)
+    return scores.max(axis=1)
+
+
+def _without_ngrams(clf):
+    import copy
+
+    import torch
+
+    alone = copy.deepcopy(clf)
+    with torch.no_grad():
+        alone.module_.ngrams.table.weight.zero_()
+    return alone
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_explain_contributions_add_up_to_the_score(data, n_classes):
+    X, y = data
+    y = y if n_classes == 3 else np.where(y == LABELS[0], "first", "other")
+    pipe = make_pipeline(CharSequenceVectorizer(), _tiny_classifier(max_epochs=3)).fit(X, y)
+    assert pipe[-1].module_.ngrams is not None  # the default model has the n-gram term
+    Xe = X[:40] + ["", "G"]
+    explanations = explain(pipe, Xe)
+    assert explanations.method == "contributions"
+    score = _predicted_score(pipe, Xe)
+    np.testing.assert_array_equal(explanations.labels, pipe.predict(Xe))
+    # what the recurrent part alone would score for the predicted class
+    alone = _without_ngrams(pipe[-1])
+    ids = pipe[0].transform(Xe)
+    logits = alone.decision_function(ids)
+    for i, item in enumerate(explanations):
+        assert item.method == "contributions"
+        assert item.score == pytest.approx(score[i], abs=1e-5)
+        assert item.baseline + item.contributions.sum() == pytest.approx(item.score, abs=1e-4)
+        assert item.residual < 1e-4
+        assert list(item.parts) == ["recurrent", "ngrams"]
+        np.testing.assert_allclose(sum(item.parts.values()), item.contributions, atol=1e-6)
+        assert sum(item.part_baselines.values()) == pytest.approx(item.baseline, abs=1e-6)
+        if logits.ndim == 1:
+            recurrent = logits[i] if item.label == pipe.classes_[1] else -logits[i]
+        else:
+            recurrent = logits[i, list(pipe.classes_).index(item.label)]
+        total = item.part_baselines["recurrent"] + item.parts["recurrent"].sum()
+        assert total == pytest.approx(recurrent, abs=1e-4)
+        np.testing.assert_allclose(item.values, item.contributions)
+        if item.tokens:  # attention of the same pass comes along
+            assert item.weights.sum() == pytest.approx(1.0, abs=1e-5)
+    empty = explanations[40]
+    assert empty.tokens == [] and empty.contributions.shape == (0,)
+    assert empty.baseline == pytest.approx(empty.score, abs=1e-5)
+
+
+def test_explain_contributions_of_a_model_trained_with_the_float_path(data):
+    """proba from the contributions pass equals predict_proba (same float32 model)."""
+    X, y = data
+    pipe = make_pipeline(CharSequenceVectorizer(), _tiny_classifier(max_epochs=1)).fit(X, y)
+    explanations = explain(pipe, X[:30], method="contributions")
+    np.testing.assert_allclose(explanations.proba, pipe.predict_proba(X[:30]), atol=1e-6)
+
+
+def test_explain_auto_picks_attention_without_ngrams(data):
+    X, y = data
+    pipe = make_pipeline(
+        CharSequenceVectorizer(), _tiny_classifier(ngram_order=0, max_epochs=1)
+    ).fit(X[:60], y[:60])
+    auto = explain(pipe, ["GATTA"])
+    assert auto.method == "attention"
+    assert auto[0].contributions is None and auto[0].score is None
+    item = explain(pipe, ["GATTA"], method="contributions")[0]
+    assert list(item.parts) == ["recurrent"]
+    assert item.baseline + item.contributions.sum() == pytest.approx(item.score, abs=1e-4)
+
+
+def test_explain_rejects_unknown_method(pipeline):
+    with pytest.raises(ValueError, match=r"method to be one of .*'contributions'.*got 'ig'"):
+        explain(pipeline, ["GATT"], method="ig")
+
+
+def test_explain_contributions_repr_and_frame(pipeline):
+    pd = pytest.importorskip("pandas")
+    explanations = explain(pipeline, ["GATTAC", "CCGA"])
+    text = repr(explanations)
+    assert text.startswith("Explanations of 2 sequences (contributions)")
+    first = explanations[0]
+    lines = repr(first).splitlines()
+    assert lines[0].endswith("[contributions]")
+    assert lines[1].strip().startswith(f"score {first.score:.3f} = baseline {first.baseline:.3f}")
+    assert lines[2].split() == first.tokens
+    assert all(cell[0] in "+-" for cell in lines[3].split())  # signed values
+    assert [float(v) for v in lines[3].split()] == pytest.approx(first.contributions, abs=0.006)
+    frame = explanations.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [
+        "sequence",
+        "position",
+        "column",
+        "token",
+        "contribution",
+        "recurrent",
+        "ngrams",
+        "unknown",
+        "label",
+        "probability",
+    ]
+    np.testing.assert_allclose(frame.loc[frame.sequence == 0, "contribution"], first.contributions)
+    np.testing.assert_allclose(frame["recurrent"] + frame["ngrams"], frame["contribution"])
+
+
+def test_ngram_token_scores_split_the_term_exactly():
+    import torch
+
+    from skseqattn.nn import HashedNgramLinear
+
+    torch.manual_seed(0)
+    term = HashedNgramLinear(3, max_order=4, buckets=97)
+    torch.nn.init.normal_(term.table.weight)
+    X = torch.randint(2, 20, (5, 7))
+    lengths = torch.tensor([7, 3, 0, 1, 2])
+    for i, n in enumerate(lengths):
+        X[i, n:] = 0
+    tokens, baseline = term.token_scores(X, lengths)
+    assert tokens.shape == (5, 7, 3)
+    expected = term(X, lengths)
+    torch.testing.assert_close(tokens.sum(dim=1) + baseline, expected, atol=1e-5, rtol=0)
+    assert bool((tokens[1, 3:] == 0).all()) and bool((tokens[2] == 0).all())  # padding
+    # only the empty sequence has an n-gram covering no token: its two markers
+    assert bool((baseline[[0, 1, 3, 4]] == 0).all())
+    torch.testing.assert_close(baseline[2], expected[2])
+    # one token: its unigram, bigrams with each marker and the marker trigram are all its own
+    torch.testing.assert_close(tokens[3, 0], expected[3])
+
+
+# ---------------------------------------------------------------------- HTML of contributions
+
+
+def _token_spans(markup):
+    import re
+
+    return re.findall(
+        r'class="skseqattn-token" data-value="([^"]+)".*?background:rgba\((\d+),(\d+),(\d+),'
+        r"([0-9.]+)\)",
+        markup,
+    )
+
+
+def test_explain_html_contributions_diverge_on_a_shared_scale(pipeline, data):
+    explanations = explain(pipeline, data[0][:6])
+    values = [item.contributions for item in explanations]
+    top = max(float(np.abs(v).max()) for v in values)
+    markup = explanations.to_html()
+    assert "method: contributions" in markup
+    assert 'class="skseqattn-legend"' in markup and f"+{top:.3g}" in markup
+    assert "font-size:15px" in markup
+    spans = _token_spans(markup)
+    assert len(spans) == sum(len(v) for v in values)
+    flat = np.concatenate(values)
+    shown = np.array([float(v) for v, *_ in spans])
+    np.testing.assert_allclose(shown, flat, rtol=1e-5, atol=1e-6)
+    alphas = np.array([float(a) for *_, a in spans])
+    np.testing.assert_allclose(alphas, np.abs(flat) / top, atol=1e-3)  # one shared scale
+    colours = {(int(r), int(g), int(b)) for _, r, g, b, _ in spans}
+    for value, (_, r, g, b, _) in zip(flat, spans):
+        assert (int(r), int(g), int(b)) == ((230, 85, 13) if value >= 0 else (33, 113, 181))
+    assert colours == {(230, 85, 13), (33, 113, 181)}  # both signs occur on this data
+
+    rows = explanations.to_html(scale="row")
+    assert "each row scaled to its own largest value" in rows
+    alphas = np.array([float(a) for *_, a in _token_spans(rows)])
+    start = 0
+    for v in values:
+        np.testing.assert_allclose(
+            alphas[start : start + len(v)], np.abs(v) / np.abs(v).max(), atol=1e-3
+        )
+        start += len(v)
+    with pytest.raises(ValueError, match=r"scale to be one of \('shared', 'row'\), got 'rows'"):
+        explanations.to_html(scale="rows")
+
+
+def test_explain_html_names_the_method_in_the_title(pipeline):
+    attention = explain(pipeline, ["GATT"], method="attention")
+    for markup in (attention.to_html(), attention[0]._repr_html_()):
+        assert "method: attention" in markup and "method: contributions" not in markup
+        assert 'class="skseqattn-legend"' in markup
+    contributions = explain(pipeline, ["GATT"])
+    assert "method: contributions" in contributions[0]._repr_html_()
+    parsed = _parse(contributions.to_html())
+    assert set(parsed.tags) <= {"div", "table", "tr", "th", "td", "span", "b", "p"}
+    assert "score" in parsed.text
+
+
+@pytest.mark.slow
+def test_explain_contributions_find_the_motif(monkeypatch):
+    """ERASER comprehensiveness at k=3 on a motif task: contributions are faithful."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_explain import motif_criterion
+
+    result = motif_criterion(n_samples=1200, max_epochs=6, random_state=0)
+    comp = {
+        m: result[m]["comprehensiveness"]["3"] for m in ("contributions", "attention", "random")
+    }
+    assert comp["contributions"] >= 0.3
+    assert comp["contributions"] >= comp["attention"]
+    assert comp["contributions"] >= 3 * comp["random"]
+
+
+@pytest.mark.gpu
+def test_explain_contributions_add_up_on_cuda(data):
+    X, y = data
+    pipe = make_pipeline(
+        CharSequenceVectorizer(), _tiny_classifier(max_epochs=1, device="cuda")
+    ).fit(X, y)
+    explanations = explain(pipe, X[:30] + [""])
+    score = _predicted_score(pipe, X[:30] + [""])
+    for i, item in enumerate(explanations):
+        assert item.score == pytest.approx(score[i], abs=1e-4)
+        assert item.baseline + item.contributions.sum() == pytest.approx(item.score, abs=1e-4)

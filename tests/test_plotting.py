@@ -62,12 +62,13 @@ def _assert_not_blank(figure):
 
 def test_attention_display_from_estimator_renders(pipeline, data):
     X, y = data
-    display = AttentionDisplay.from_estimator(pipeline, X[:5], y[:5])
+    display = AttentionDisplay.from_estimator(pipeline, X[:5], y[:5], method="attention")
     assert isinstance(display, AttentionDisplay)
     assert display.figure_ is display.ax_.figure
+    assert display.ax_.get_title().startswith("method: attention")
     _assert_not_blank(display.figure_)
 
-    explanations = explain(pipeline, X[:5])
+    explanations = explain(pipeline, X[:5], method="attention")
     matrix = display.im_.get_array()
     width = max(len(x) for x in X[:5])
     assert matrix.shape == (5, width)
@@ -98,13 +99,46 @@ def test_attention_display_plot_on_given_axes(pipeline, data):
 
 def test_attention_display_head_selection(pipeline, data):
     X = data[0][:3]
-    explanations = explain(pipeline, X)
+    explanations = explain(pipeline, X, method="attention")
     display = AttentionDisplay.from_explanations(explanations, head=1)
     for i, item in enumerate(explanations):
         n = len(item.tokens)
         np.testing.assert_allclose(display.im_.get_array()[i, :n], item.head_weights[:, 1])
     with pytest.raises(ValueError, match=r"head=2, but sequence 0 has 2 attention head"):
         AttentionDisplay.from_explanations(explanations, head=2)
+
+
+def test_attention_display_of_contributions_is_diverging_and_named(pipeline, data):
+    X = data[0][:6]
+    display = AttentionDisplay.from_estimator(pipeline, X)  # 'auto': the n-gram model
+    assert display.method == "contributions"
+    assert display.ax_.get_title().startswith("method: contributions")
+    assert display.ax_.get_xlabel() == "tokens, shaded by contribution"
+    assert display.colorbar_.ax.get_ylabel() == "contribution to the score"
+    explanations = explain(pipeline, X)
+    matrix = display.im_.get_array()
+    top = max(float(np.abs(item.contributions).max()) for item in explanations)
+    assert display.im_.norm.vmin == pytest.approx(-top)  # centred on 0
+    assert display.im_.norm.vmax == pytest.approx(top)
+    for i, item in enumerate(explanations):
+        np.testing.assert_allclose(matrix[i, : len(item.tokens)], item.contributions)
+    assert (matrix.compressed() < 0).any() and (matrix.compressed() > 0).any()
+    # the ends of the colour map: blue for the most negative, orange for the most positive
+    cmap = display.im_.cmap
+    np.testing.assert_allclose(cmap(0.0)[:3], (33 / 255, 113 / 255, 181 / 255), atol=0.01)
+    np.testing.assert_allclose(cmap(1.0)[:3], (230 / 255, 85 / 255, 13 / 255), atol=0.01)
+    np.testing.assert_allclose(cmap(0.5)[:3], (1.0, 1.0, 1.0), atol=0.01)
+    _assert_not_blank(display.figure_)
+    with pytest.raises(ValueError, match=r"head=0 for explanations by 'contributions'"):
+        AttentionDisplay.from_explanations(explanations, head=0)
+
+
+def test_attention_display_checks_the_method():
+    with pytest.raises(ValueError, match=r"method to be one of .*got 'ig'"):
+        AttentionDisplay(tokens=[["a"]], weights=[[1.0]], method="ig").plot()
+    display = AttentionDisplay(tokens=[["a", "b"]], weights=[[0.2, 0.8]]).plot()
+    assert display.ax_.get_title().startswith("method: attention")
+    assert display.im_.norm.vmin == 0.0
 
 
 def test_attention_display_marks_wrong_predictions_in_red():

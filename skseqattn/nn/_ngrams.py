@@ -106,3 +106,43 @@ class HashedNgramLinear(nn.Module):
         total = weights.sum(dim=(1, 2))  # (batch, n_classes)
         count = valid.sum(dim=(1, 2)).clamp(min=1).to(total.dtype)
         return self.gain * total / count.sqrt().unsqueeze(1)
+
+    def token_scores(self, X: torch.Tensor, lengths: torch.Tensor):
+        """The scores of :meth:`forward` split exactly among the tokens.
+
+        The term is linear in its n-grams, so each n-gram's share of the score (its row of
+        the table times ``gain / sqrt(count)``) is split evenly among the real tokens it
+        covers; start and end markers are not tokens. An n-gram that covers none (the
+        pair of markers of an empty sequence) goes to the baseline. Per row,
+        ``tokens.sum(dim=1) + baseline`` equals ``forward(X, lengths)``.
+
+        Returns
+        -------
+        tokens : Tensor of shape (batch, time, n_classes)
+            Each token's share of each class score; zero on padding.
+        baseline : Tensor of shape (batch, n_classes)
+            The share of n-grams that cover no token.
+        """
+        batch, width = X.shape[0], X.shape[1]
+        ids, valid = self.ngram_ids(X, lengths)  # (batch, time + 2, max_order) each
+        count = valid.sum(dim=(1, 2)).clamp(min=1).to(self.table.weight.dtype)  # (batch,)
+        scale = (self.gain / count.sqrt()).view(batch, 1, 1, 1)
+        scores = self.table(ids) * valid.unsqueeze(-1).to(scale.dtype) * scale
+        # scores: (batch, time + 2, max_order, n_classes)
+        lengths = lengths.to(X.device, torch.int64).unsqueeze(1)  # (batch, 1)
+        pos = torch.arange(width + 2, device=X.device).unsqueeze(0)  # (1, time + 2)
+        real = (pos >= 1) & (pos <= lengths)  # framed positions holding a token
+        tokens = scores.new_zeros(batch, width + 2, scores.shape[-1])
+        baseline = scores.new_zeros(batch, scores.shape[-1])
+        for n in range(1, self.max_order + 1):
+            # the n-gram ending at framed position p covers positions p - n + 1 .. p
+            covered = [torch.nn.functional.pad(real, (j, 0))[:, : width + 2] for j in range(n)]
+            n_covered = torch.stack(covered, dim=0).sum(dim=0)  # (batch, time + 2)
+            order_scores = scores[:, :, n - 1]  # (batch, time + 2, n_classes)
+            share = order_scores / n_covered.clamp(min=1).unsqueeze(-1).to(scores.dtype)
+            baseline = baseline + (order_scores * (n_covered == 0).unsqueeze(-1)).sum(dim=1)
+            for j in range(n):
+                # the position j steps back from p receives a share if it is a token
+                moved = torch.nn.functional.pad(share, (0, 0, 0, j))[:, j:]  # share of p + j
+                tokens = tokens + moved * real.unsqueeze(-1).to(scores.dtype)
+        return tokens[:, 1 : width + 1], baseline
