@@ -496,8 +496,8 @@ def test_explain_contributions_add_up_to_the_score(data, n_classes):
     assert empty.baseline == pytest.approx(empty.score, abs=1e-5)
 
 
-def test_explain_contributions_of_a_model_trained_with_the_float_path(data):
-    """proba from the contributions pass equals predict_proba (same float32 model)."""
+def test_explain_contributions_probabilities_match_predict_proba(data):
+    """The contributions pass (float32, with gradients) predicts what predict_proba does."""
     X, y = data
     pipe = make_pipeline(CharSequenceVectorizer(), _tiny_classifier(max_epochs=1)).fit(X, y)
     explanations = explain(pipe, X[:30], method="contributions")
