@@ -502,15 +502,30 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         X : array-like or list of array-like
             Token ids of shape (n_samples, width) (0 is padding, either side), real-valued
             sequences of shape (n_samples, T, n_features) with all-NaN padded steps, a 2-D
-            float array of univariate sequences, or a list of arrays of different lengths.
+            float array of univariate sequences, or a list of arrays of different lengths
+            (all of them may be empty). Tuples, pandas Series and one-column DataFrames of
+            sequences, numpy object arrays and torch tensors are read alike.
         y : array-like of shape (n_samples,)
             Labels: strings, integers or booleans.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights in the loss.
+            Per-sample weights in the loss, finite and >= 0. Only their ratios matter: they
+            are divided by their maximum first, so huge values cannot overflow.
 
         Returns
         -------
         self : BiLSTMAttentionClassifier
+
+        Raises
+        ------
+        ValueError
+            For NaN or infinity in ``X`` (outside all-NaN padded steps), ``sample_weight``,
+            ``class_weight`` or ``embedding_weights``, and for ids that are negative or do
+            not fit int64, before any training.
+        TypeError
+            For a scipy sparse matrix (densify it) or strings (vectorize them first).
+        NonFiniteLossError
+            When the training loss becomes NaN or infinite; the estimator keeps the state
+            it had before the call.
         """
         name = type(self).__name__
         _check_finite_parameters(self, name)
