@@ -113,6 +113,23 @@ def unwrap_container(X, name: str, *, text: bool = False):
     return X
 
 
+def _reject_none(rows: list, name: str) -> None:
+    """A TypeError naming the first None in a list of sequences (numpy would make it NaN)."""
+    for i, row in enumerate(rows):
+        if row is None:
+            raise TypeError(
+                f"{name} got a missing value (None) at position {i} instead of a sequence; "
+                "drop that sample or pass an empty sequence, e.g. []."
+            )
+        if isinstance(row, list | tuple) and any(v is None for v in row):
+            j = next(j for j, v in enumerate(row) if v is None)
+            raise TypeError(
+                f"{name} got None in row {i}, position {j}; sequences hold numbers: mark "
+                "padding with 0 (token ids) or NaN (real values), or impute missing values "
+                "first."
+            )
+
+
 def as_sequences(X, name: str):
     """Raw ``X`` in one of the forms of the module docstring, or a clear error.
 
@@ -148,6 +165,7 @@ def as_sequences(X, name: str):
             raise ValueError(f"{name} got an empty list (0 sequences); pass at least one sequence.")
         if any(_is_tensor(x) for x in X):
             X = [_tensor_to_numpy(x) if _is_tensor(x) else x for x in X]
+        _reject_none(X, name)
     if getattr(X, "ndim", None) is not None and len(getattr(X, "shape", (1,))) and not len(X):
         raise ValueError(
             f"{name} got an empty array of shape {X.shape} (0 sequences); pass at least one "

@@ -130,6 +130,10 @@ def test_inputs_strings_and_empty_input_say_what_arrived(fitted_ids):
 def test_inputs_missing_value_inside_input_names_its_position():
     with pytest.raises(TypeError, match=r"missing value \(None\) at position 1 instead of"):
         _clf().fit([np.array([2, 3]), None, np.array([4])], [0, 1, 0])
+    with pytest.raises(TypeError, match=r"got None in row 1, position 1; sequences hold"):
+        _clf().fit([[2, 3, 0], [4, None, 0]], [0, 1])
+    with pytest.raises(TypeError, match=r"missing value \(None\) at position 0"):
+        _clf().fit([None, None], [0, 1])
     with pytest.raises(TypeError, match=r"missing value \(nan\) at position 2"):
         CharSequenceVectorizer().fit(pd.Series(["ab", "c", np.nan]))
 
