@@ -30,6 +30,7 @@ _EXPORTS = {
     "Explanation": "._explain",
     "Explanations": "._explain",
     "FormatError": ".persistence",
+    "NonFiniteLossError": "._errors",
     "TrainingCurveDisplay": ".plotting",
     "explain": "._explain",
     "export_onnx": ".onnx",

@@ -23,7 +23,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._inputs import FeatureInput, input_kind_for, is_ragged_list, kind_named
+from ._inputs import FeatureInput, as_sequences, input_kind_for, is_ragged_list, kind_named
 from ._validation import resolve_device
 
 __all__ = ["BiLSTMAttentionClassifier"]
@@ -406,6 +406,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         ``feature_names_in_``) of a table of univariate series, recorded on reset.
         """
         name = type(self).__name__
+        X = as_sequences(X, name)
         kind_class = input_kind_for(X, self.input_type)
         if not reset and kind_class is not type(self._input):
             fitted = self._input.name
@@ -487,8 +488,13 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         name = type(self).__name__
         n_samples = len(y_arr)
         weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64)
+        # Scaled by their maximum before use, so that huge finite weights (1e308) cannot
+        # overflow into inf or NaN when multiplied or averaged; only their ratios matter.
+        weights = _scaled_by_max(weights)
         if self.class_weight is not None:
-            weights = weights * compute_sample_weight(self.class_weight, y_arr)
+            weights = _scaled_by_max(
+                weights * _scaled_by_max(compute_sample_weight(self.class_weight, y_arr))
+            )
         if not np.any(weights > 0):
             raise ValueError(
                 f"{name} got sample weights that are all zero; at least one sample needs a "
@@ -561,17 +567,33 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         X : array-like or list of array-like
             Token ids of shape (n_samples, width) (0 is padding, either side), real-valued
             sequences of shape (n_samples, T, n_features) with all-NaN padded steps, a 2-D
-            float array of univariate sequences, or a list of arrays of different lengths.
+            float array of univariate sequences, or a list of arrays of different lengths
+            (all of them may be empty). Tuples, pandas Series and one-column DataFrames of
+            sequences, numpy object arrays and torch tensors are read alike.
         y : array-like of shape (n_samples,)
             Labels: strings, integers or booleans.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights in the loss.
+            Per-sample weights in the loss, finite and >= 0. Only their ratios matter: they
+            are divided by their maximum first, so huge values cannot overflow.
 
         Returns
         -------
         self : BiLSTMAttentionClassifier
+
+        Raises
+        ------
+        ValueError
+            For NaN or infinity in ``X`` (outside all-NaN padded steps), ``sample_weight``,
+            ``class_weight`` or ``embedding_weights``, and for ids that are negative or do
+            not fit int64, before any training.
+        TypeError
+            For a scipy sparse matrix (densify it) or strings (vectorize them first).
+        NonFiniteLossError
+            When the training loss becomes NaN or infinite; the estimator keeps the state
+            it had before the call.
         """
         name = type(self).__name__
+        _check_finite_parameters(self, name)
         device = resolve_device(self.device, who=name)
         continuing = self.warm_start and hasattr(self, "net_")
         if self.pooling == "attention" and self.attention == "dot" and self.attention_heads != 1:
@@ -1019,6 +1041,41 @@ def _in_layout(seqs, step_weights):
     row_of_step = np.repeat(np.arange(len(seqs)), seqs.lengths)
     result[row_of_step, seqs.positions] = step_weights
     return result[..., 0] if heads == 1 else result
+
+
+def _scaled_by_max(weights):
+    """Non-negative weights divided by their maximum (left alone when that is not > 0)."""
+    top = weights.max() if len(weights) else 0.0
+    return weights / top if np.isfinite(top) and top > 0 else weights
+
+
+def _check_finite_parameters(est, name):
+    """Refuse NaN and infinity in ``class_weight`` and ``embedding_weights`` before fitting."""
+    if isinstance(est.class_weight, dict):
+        for label, weight in est.class_weight.items():
+            ok = isinstance(weight, Real) and not isinstance(weight, bool)
+            if not ok or not np.isfinite(weight) or weight < 0:
+                raise ValueError(
+                    f"{name} got class_weight {weight!r} for class {label!r}; class weights "
+                    "must be finite numbers >= 0."
+                )
+    if est.embedding_weights is None:
+        return
+    try:
+        weights = np.asarray(est.embedding_weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} expected embedding_weights as a 2-D array of numbers (n_ids, "
+            f"embedding_dim), got {type(est.embedding_weights).__name__} that is not one."
+        ) from exc
+    bad = ~np.isfinite(weights) | (np.abs(weights) > np.finfo(np.float32).max)
+    if bad.any():
+        where = ", ".join(str(int(i)) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} got NaN, infinity or a value too large for float32 in embedding_weights "
+            f"(first at index ({where})); every vector must be finite. Fill missing vectors, "
+            "e.g. with zeros or the mean vector."
+        )
 
 
 def _ndim(X) -> int:

@@ -21,7 +21,11 @@ Accepted forms of ``X``:
 - a 2-D float array, read as univariate sequences (NaN marks padded steps);
 - a list of arrays of different lengths: 1-D integer ids, 1-D floats or 2-D (T_i, n_features).
 
-A list that forms a rectangular array is read as that array.
+A list that forms a rectangular array is read as that array; a list of empty sequences is
+ragged (every sequence empty). :func:`as_sequences` turns the containers users have into
+these forms first: tuples, pandas Series and one-column DataFrames of sequences, numpy
+object arrays of sequences and torch tensors; scipy sparse matrices are refused with a
+TypeError that says how to densify them.
 """
 
 from __future__ import annotations
@@ -34,7 +38,141 @@ import numpy as np
 from ._ids import UNK_ID
 from ._sequences import RaggedSequences
 
-__all__ = ["FeatureInput", "InputKind", "TokenInput", "input_kind_for", "is_ragged_list"]
+__all__ = [
+    "FeatureInput",
+    "InputKind",
+    "TokenInput",
+    "as_sequences",
+    "input_kind_for",
+    "is_ragged_list",
+    "unwrap_container",
+]
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _is_sparse(X) -> bool:
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def _is_tensor(x) -> bool:
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def _tensor_to_numpy(t) -> np.ndarray:
+    t = t.detach().cpu()
+    if t.is_floating_point() and t.element_size() < 4:  # float16 / bfloat16
+        t = t.float()
+    return t.numpy()
+
+
+def _holds_sequences(items) -> bool:
+    return any(isinstance(x, np.ndarray | list | tuple) or _is_tensor(x) for x in items)
+
+
+def unwrap_container(X, name: str, *, text: bool = False):
+    """``X`` with the containers users have turned into plain ones (numpy arrays, lists).
+
+    A torch tensor becomes a numpy array, a one-column DataFrame of strings or sequences
+    its column, a pandas Series a numpy array; anything else is returned as it is.
+
+    Parameters
+    ----------
+    X : object
+        What the user passed.
+    name : str
+        The estimator's class name, for error messages.
+    text : bool, default=False
+        ``X`` should hold strings (the vectorizer): only the fix in the sparse message and
+        the unwrapping of one-column DataFrames differ.
+
+    Raises
+    ------
+    TypeError
+        For a scipy sparse matrix: sequences are read densely.
+    """
+    if _is_sparse(X):
+        fix = (
+            "pass the strings themselves, e.g. a list of str"
+            if text
+            else "densify it with X.toarray() if it holds token ids, or turn text into ids "
+            "with CharSequenceVectorizer"
+        )
+        raise TypeError(
+            f"{name} got a scipy sparse matrix ({type(X).__name__} of shape {X.shape}), but "
+            f"sequences are read densely; {fix}."
+        )
+    if _is_tensor(X):
+        return _tensor_to_numpy(X)
+    if hasattr(X, "columns") and getattr(X, "ndim", 0) == 2 and X.shape[1] == 1:
+        column = X.iloc[:, 0]
+        if text or (column.dtype == object and _holds_sequences(column)):
+            X = column
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1 and not isinstance(X, np.ndarray):
+        X = X.to_numpy()  # a pandas Series (of numbers, strings or arrays)
+    return X
+
+
+def _reject_none(rows: list, name: str) -> None:
+    """A TypeError naming the first None in a list of sequences (numpy would make it NaN)."""
+    for i, row in enumerate(rows):
+        if row is None:
+            raise TypeError(
+                f"{name} got a missing value (None) at position {i} instead of a sequence; "
+                "drop that sample or pass an empty sequence, e.g. []."
+            )
+        if isinstance(row, list | tuple) and any(v is None for v in row):
+            j = next(j for j, v in enumerate(row) if v is None)
+            raise TypeError(
+                f"{name} got None in row {i}, position {j}; sequences hold numbers: mark "
+                "padding with 0 (token ids) or NaN (real values), or impute missing values "
+                "first."
+            )
+
+
+def as_sequences(X, name: str):
+    """Raw ``X`` in one of the forms of the module docstring, or a clear error.
+
+    Parameters
+    ----------
+    X : object
+        What the user passed as ``X``.
+    name : str
+        The estimator's class name, for error messages.
+
+    Returns
+    -------
+    X : ndarray, DataFrame or list
+        A numpy array or DataFrame (a rectangular table) or a list of sequences, each a
+        numpy array or a list.
+
+    Raises
+    ------
+    TypeError
+        For a single value, a sparse matrix and strings (which need a vectorizer first).
+    ValueError
+        For an empty collection.
+    """
+    if isinstance(X, str | bytes) or X is None or isinstance(X, numbers.Number):
+        raise TypeError(f"{name} expected a collection of sequences, got {type(X).__name__}.")
+    X = unwrap_container(X, name)
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1 and _holds_sequences(X):
+        X = list(X)
+    elif isinstance(X, tuple):
+        X = list(X)
+    if isinstance(X, list):
+        if not X:
+            raise ValueError(f"{name} got an empty list (0 sequences); pass at least one sequence.")
+        if any(_is_tensor(x) for x in X):
+            X = [_tensor_to_numpy(x) if _is_tensor(x) else x for x in X]
+        _reject_none(X, name)
+    if getattr(X, "ndim", None) is not None and len(getattr(X, "shape", (1,))) and not len(X):
+        raise ValueError(
+            f"{name} got an empty array of shape {X.shape} (0 sequences); pass at least one "
+            "sequence."
+        )
+    _strings_hint(X, name)
+    return X
 
 
 def is_ragged_list(X) -> bool:
@@ -43,12 +181,12 @@ def is_ragged_list(X) -> bool:
         return False
     if any(isinstance(x, np.ndarray) for x in X):
         shapes = {np.shape(x) for x in X}
-        return len(shapes) > 1
+        return len(shapes) > 1 or np.size(X[0]) == 0  # or every sequence empty
     try:
-        np.asarray(X, dtype=float)
+        arr = np.asarray(X, dtype=float)
     except (ValueError, TypeError):
         return all(isinstance(x, list | tuple | np.ndarray) for x in X)
-    return False
+    return arr.ndim == 2 and arr.shape[1] == 0  # every sequence empty
 
 
 def _kind_of_dtype(dtype) -> type[InputKind]:
@@ -76,6 +214,11 @@ def input_kind_for(X, input_type: str) -> type[InputKind]:
 def _as_numeric_rows(X, name):
     """Each row of a ragged list as a numeric array."""
     for i, x in enumerate(X):
+        if x is None or (isinstance(x, float) and x != x):
+            raise TypeError(
+                f"{name} got a missing value ({x!r}) at position {i} instead of a sequence; "
+                "drop that sample or pass an empty sequence, e.g. []."
+            )
         arr = np.asarray(x)
         if arr.dtype.kind not in "iufb":
             try:
@@ -88,8 +231,17 @@ def _as_numeric_rows(X, name):
 
 
 def _strings_hint(X, name: str):
-    arr = np.asarray(X, dtype=object) if not hasattr(X, "dtype") else X
-    if getattr(arr, "ndim", 0) >= 1 and arr.size and isinstance(arr.flat[0], str):
+    if isinstance(X, list):
+        text = any(isinstance(x, str) for x in X)
+    else:
+        arr = np.asarray(X) if not hasattr(X, "dtype") else X
+        dtypes = getattr(arr, "dtypes", None)  # a DataFrame: its columns' dtypes
+        kinds = {d.kind for d in dtypes} if dtypes is not None else {arr.dtype.kind}
+        text = bool(kinds & set("US"))
+        if not text and "O" in kinds and getattr(arr, "size", 0):
+            values = arr.to_numpy() if dtypes is not None else arr
+            text = any(isinstance(x, str | bytes) for x in values.flat)
+    if text:
         raise TypeError(
             f"{name} expected token ids or real-valued sequences, got strings; turn text into "
             "ids first, e.g. make_pipeline(CharSequenceVectorizer(), "
@@ -117,11 +269,9 @@ class InputKind:
         name : str
             The estimator's class name, for error messages.
         """
-        if isinstance(X, str | bytes) or X is None or isinstance(X, numbers.Number):
-            raise TypeError(f"{name} expected a collection of sequences, got {type(X).__name__}.")
+        X = as_sequences(X, name)
         if is_ragged_list(X):
             return self._from_rows(X, name)
-        _strings_hint(X, name)
         from sklearn.utils import check_array
 
         X = check_array(
@@ -293,7 +443,10 @@ class FeatureInput(InputKind):
             )
         if np.isinf(X).any():
             row = int(np.argwhere(np.isinf(X))[0][0])
-            raise ValueError(f"{name} got infinity in row {row}; real-valued input must be finite.")
+            raise ValueError(
+                f"{name} got infinity (or a value too large for float32) in X, row {row}; "
+                "real-valued input must be finite: replace or clip such values first."
+            )
         return RaggedSequences.from_padded(X, ~padded)
 
     def _from_rows(self, X, name):
@@ -400,11 +553,25 @@ def _check_ids(values: np.ndarray, rows_of, name: str) -> np.ndarray:
                 "must be integers with 0 for padding. Pass input_type='features' if these are "
                 "real-valued sequences."
             )
+        if values.size and np.abs(values).max() > _INT64_MAX:
+            i = int(np.argmax(np.abs(values)))
+            raise ValueError(
+                f"{name} got token id {values.flat[i]:g} in row {rows_of(i)}, which does not "
+                f"fit int64 (at most {_INT64_MAX}); ids must be integers in [0, 2**63), "
+                "usually below the vocabulary size."
+            )
         if (values != np.round(values)).any():
             raise ValueError(
                 f"{name} got non-integer values with input_type='tokens'; token ids must be "
                 "integers. Pass input_type='features' for real-valued sequences."
             )
+    if values.dtype.kind == "u" and values.size and values.max() > _INT64_MAX:
+        i = int(np.argmax(values))
+        raise ValueError(
+            f"{name} got token id {values.flat[i]} in row {rows_of(i)}, which does not fit "
+            f"int64 (at most {_INT64_MAX}); ids must be integers in [0, 2**63), usually "
+            "below the vocabulary size."
+        )
     if values.size and values.min() < 0:
         i = int(np.flatnonzero(values < 0)[0])
         raise ValueError(

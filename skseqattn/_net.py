@@ -12,6 +12,7 @@ predict, decision_function, attention_weights and explain all go through it.
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 
 import numpy as np
@@ -22,12 +23,14 @@ from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 
 from ._batches import BucketBatchIterator, SequenceDataset
+from ._errors import NonFiniteLossError
 from ._parallel import limit_torch_threads
 
 __all__ = [
     "OPTIMIZERS",
     "BatchAccuracy",
     "DenseGradientNormClipping",
+    "FiniteLossCheck",
     "MixedPrecisionWarning",
     "PlateauLRScheduler",
     "SequenceNet",
@@ -401,7 +404,10 @@ def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
     (then there is no early stopping nor learning-rate schedule); ``rng`` shuffles the
     training batches.
     """
-    callbacks = [("accuracy", BatchAccuracy())]
+    callbacks = [
+        ("finite_loss", FiniteLossCheck(type(est).__name__)),
+        ("accuracy", BatchAccuracy()),
+    ]
     if est.clip_grad_norm is not None:
         callbacks.append(
             ("clip", DenseGradientNormClipping(gradient_clip_value=est.clip_grad_norm))
@@ -566,6 +572,51 @@ class BatchAccuracy(Callback):
             correct, total = self._counts[training]
             if total:
                 net.history.record(name, correct / total)
+
+
+class FiniteLossCheck(Callback):
+    """Stop training with :class:`~skseqattn.NonFiniteLossError` once a batch's loss is not finite.
+
+    Checked after each training batch, before the optimizer's next step, from the loss
+    skorch has already read for its history (so no extra device synchronisation). The
+    estimator installs a net only after training succeeded, so raising here leaves it as
+    it was.
+
+    Parameters
+    ----------
+    estimator_name : str, default="BiLSTMAttentionClassifier"
+        Named in the message.
+    """
+
+    def __init__(self, estimator_name="BiLSTMAttentionClassifier"):
+        self.estimator_name = estimator_name
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._batch = 0
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if not training:
+            return
+        self._batch = getattr(self, "_batch", 0) + 1
+        if loss is None:
+            return
+        value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
+        if math.isfinite(value):
+            return
+        lr = float(net.lr)
+        smaller = min(lr / 10, 3e-4)
+        precision = (
+            "mixed_precision=False (float16/bfloat16 overflow sooner)"
+            if net.mixed_precision
+            else "keeping mixed_precision=False"
+        )
+        raise NonFiniteLossError(
+            f"{self.estimator_name}: the training loss became {value} in epoch "
+            f"{len(net.history)}, batch {self._batch}; training stopped and the estimator "
+            f"was left as it was before this fit. Try a smaller lr (e.g. {smaller:.3g}; it "
+            f"is {lr:g}), clip_grad_norm=1.0 and {precision}; also check X, sample_weight "
+            "and class_weight for extreme values."
+        )
 
 
 class DenseGradientNormClipping(GradientNormClipping):

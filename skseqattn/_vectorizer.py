@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_is_fitted
 
 from ._ids import PAD_ID, UNK_ID
+from ._inputs import unwrap_container
 from ._validation import check_string_collection
 
 __all__ = ["PAD_ID", "UNK_ID", "CharSequenceVectorizer"]
@@ -248,7 +249,9 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
             The fitted vectorizer. If fitting fails, the vectorizer keeps the state it
             had before the call.
         """
-        strings = check_string_collection(X, estimator_name=type(self).__name__)
+        strings = check_string_collection(
+            unwrap_container(X, type(self).__name__, text=True), estimator_name=type(self).__name__
+        )
         self._fit(strings)
         return self
 
@@ -268,7 +271,9 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         ids : ndarray of shape (n_samples, width)
             Token ids, see :meth:`transform`.
         """
-        strings = check_string_collection(X, estimator_name=type(self).__name__)
+        strings = check_string_collection(
+            unwrap_container(X, type(self).__name__, text=True), estimator_name=type(self).__name__
+        )
         tokens, lengths = self._fit(strings)
         return self._encode(tokens, lengths, _resolve_dtype(self.dtype, self.vocab_size_))
 
@@ -289,7 +294,9 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
             longest sequence of this batch (at least 1) when `max_len` is None.
         """
         check_is_fitted(self)
-        strings = check_string_collection(X, estimator_name=type(self).__name__)
+        strings = check_string_collection(
+            unwrap_container(X, type(self).__name__, text=True), estimator_name=type(self).__name__
+        )
         dtype = _resolve_dtype(self.dtype, self.vocab_size_)
         tokens, lengths = self._analyze(strings)
         return self._encode(tokens, lengths, dtype)
@@ -320,7 +327,9 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         [['a', 'n', 'n'], ['b', 'o', 'b']]
         """
         check_is_fitted(self)
-        strings = check_string_collection(X, estimator_name=type(self).__name__)
+        strings = check_string_collection(
+            unwrap_container(X, type(self).__name__, text=True), estimator_name=type(self).__name__
+        )
         tokens, lengths = self._analyze(strings)
         if self.analyzer == "char":
             tokens = [chr(cp) for cp in tokens.tolist()]
@@ -352,7 +361,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         """
         check_is_fitted(self)
         name = type(self).__name__
-        ids = check_array(X, dtype=None, input_name="X", estimator=self)
+        ids = check_array(unwrap_container(X, name), dtype=None, input_name="X", estimator=self)
         if ids.dtype.kind not in "iu":
             raise TypeError(
                 f"{name}.inverse_transform expected integer token ids, got an array of dtype "

@@ -75,6 +75,7 @@ def test_public_names_resolve_and_unknown_ones_raise():
         ("_inputs.py", {"torch", "skorch"}),
         ("_sequences.py", {"torch", "skorch", "sklearn"}),
         ("_ids.py", {"torch", "skorch", "sklearn", "numpy"}),
+        ("_errors.py", {"torch", "skorch", "sklearn", "numpy"}),
         ("_explain.py", {"torch", "skorch"}),
         ("plotting.py", {"torch", "skorch"}),
         ("datasets/__init__.py", {"torch", "skorch"}),

@@ -529,7 +529,11 @@ BAD_INPUTS = {
     "bytes element": (["a", b"b"], TypeError, r"got bytes \(b'b'\) at position 1; decode it"),
     "nested lists": ([["a"], ["b"]], TypeError, r"got list \(\['a'\]\) at position 0"),
     "2-D array": (np.array([["a", "b"]]), ValueError, r"got a 2-D array of shape \(1, 2\); pass"),
-    "data frame": (pd.DataFrame({"x": ["a"]}), ValueError, r"got a DataFrame with 1 column"),
+    "data frame": (
+        pd.DataFrame({"x": ["a"], "y": ["b"]}),
+        ValueError,
+        r"got a DataFrame with 2 column",
+    ),
     "float array": (np.array([1.5, 2.0]), TypeError, r"got an array of dtype float64; convert"),
     "bytes array": (np.array([b"a"]), TypeError, r"got an array of bytes \(dtype \|S1\); decode"),
 }
