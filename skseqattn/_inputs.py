@@ -176,11 +176,20 @@ class TokenInput(InputKind):
             return previous
         seen = int(seqs.values.max()) + 1 if seqs.values.size else 2
         if embedding_weights is not None:
-            n_ids = np.shape(embedding_weights)[0]
+            shape = np.shape(embedding_weights)
+            if len(shape) != 2 or shape[0] < 2 or shape[1] < 1:
+                raise ValueError(
+                    f"{name} expected embedding_weights of shape (n_ids, embedding_dim) "
+                    f"with n_ids >= 2 (row 0 padding, row 1 unknown), got shape {shape}."
+                )
+            n_ids = shape[0]
             if seen > n_ids:
                 raise ValueError(
                     f"{name} got token id {seen - 1} but embedding_weights has only "
-                    f"{n_ids} rows; give one row per id (0 padding, 1 unknown)."
+                    f"{n_ids} rows; it needs at least {seen}: one row per id, row 0 for "
+                    "padding, row 1 for unknown tokens and rows 2.. for the vocabulary "
+                    "(a CharSequenceVectorizer's vocab_size_ rows). Build it with "
+                    "CharSequenceVectorizer.embedding_matrix(vectors)."
                 )
             return TokenInput(n_ids)
         return TokenInput(max(seen, 2))
