@@ -121,3 +121,20 @@ def test_fixed_vocabulary_pipeline_shares_one_matrix():
     ).fit(TEXTS[:10], LABELS[:10])  # a fold's subset: the same ids as the whole set
     assert pipe[-1].n_ids_ == len(words) + 2 == matrix.shape[0]
     np.testing.assert_array_equal(pipe[0].transform(TEXTS), vec.transform(TEXTS))
+
+
+def test_frozen_table_gets_no_gradient_and_no_weight_decay():
+    vec = _vec()
+    with pytest.warns(UserWarning, match="have no vector"):
+        matrix = vec.embedding_matrix(VECTORS)
+    X = vec.transform(TEXTS)
+    clf = BiLSTMAttentionClassifier(
+        **TINY,
+        embedding_weights=matrix,
+        freeze_embeddings=True,
+        optimizer="adamw",
+        weight_decay=0.5,
+    ).fit(X, LABELS)
+    weight = clf.module_.embedding.weight
+    assert not weight.requires_grad and weight.grad is None
+    np.testing.assert_array_equal(weight.detach().numpy()[1:], matrix[1:])
