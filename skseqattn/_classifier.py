@@ -73,7 +73,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     embedding_dim : int, default=64
-        Size of the token embedding; ignored for real-valued input.
+        Size of the token embedding; ignored for real-valued input, and ignored when
+        `embedding_weights` is given (its width is used then: see ``embedding_dim_``).
     hidden_size : int, default=64
         Hidden units of the RNN per direction.
     num_layers : int, default=1
@@ -105,8 +106,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         the linear head.
     embedding_weights : array-like of shape (n_rows, embedding_dim), default=None
         Initial embedding, e.g. pretrained vectors aligned with a fixed vocabulary of a
-        :class:`~skseqattn.CharSequenceVectorizer`: row ``i`` is id ``i``, row 0 is
-        padding. With ``unknown_id=None`` a row of zeros is added for unseen ids.
+        :class:`~skseqattn.CharSequenceVectorizer`: one row per id, so row 0 is padding,
+        row 1 the vectorizer's unknown token and row ``i`` the token with id ``i``
+        (``vocab_size_`` rows, two more than the vocabulary). Build it with
+        :meth:`CharSequenceVectorizer.embedding_matrix
+        <skseqattn.CharSequenceVectorizer.embedding_matrix>`; a matrix with fewer rows than
+        the largest training id plus one is a ``ValueError``. With ``unknown_id=None`` a
+        row of zeros is added for ids never seen in fit. Its width sets the embedding's
+        size (`embedding_dim` is then ignored; `embedding_dim_` reports the width).
     freeze_embeddings : bool, default=False
         Keep the embedding fixed during training.
     ngram_order : int, default=4
@@ -230,6 +237,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     unknown_id_ : int
         Id that unseen ids are read as (token input only): ``n_ids_ - 1`` with
         ``unknown_id=None``, else ``unknown_id``.
+    embedding_dim_ : int
+        Width of the fitted embedding (token input only): `embedding_dim`, or the width of
+        `embedding_weights` when given.
     n_features_in_ : int
         For real-valued input: the number of features per step; for a 2-D float array,
         its number of columns (time steps), which predict then expects too. Not set for
@@ -856,6 +866,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self._input = kind
         self.net_ = net
         self.module_ = net.module_
+        if getattr(net.module_, "embedding", None) is not None:
+            self.embedding_dim_ = int(net.module_.embedding.embedding_dim)
         self.history_ = net.history
         self.logit_offset_ = net.logit_offset
         self.n_epochs_ = len(net.history)

@@ -343,12 +343,25 @@ class TokenInput(InputKind):
             return previous
         seen = int(seqs.values.max()) + 1 if seqs.values.size else 1
         if embedding_weights is not None:
-            rows = np.shape(embedding_weights)[0]
+            shape = np.shape(embedding_weights)
+            if len(shape) != 2 or shape[0] < 1 or shape[1] < 1:
+                raise ValueError(
+                    f"{name} expected embedding_weights of shape (n_ids, embedding_dim) "
+                    f"with one row per id (row 0 padding), got shape {shape}."
+                )
+            rows = shape[0]
             if seen > rows:
-                reserved = "0 padding" if unknown_id is None else f"0 padding, {unknown_id} unknown"
+                reserved = (
+                    "row 0 for padding"
+                    if unknown_id is None
+                    else f"row 0 for padding, row {unknown_id} for unknown tokens"
+                )
                 raise ValueError(
                     f"{name} got token id {seen - 1} but embedding_weights has only "
-                    f"{rows} rows; give one row per id ({reserved})."
+                    f"{rows} rows; it needs at least {seen}: one row per id, {reserved}. "
+                    "For a CharSequenceVectorizer that is vocab_size_ rows (0 padding, "
+                    "1 unknown, 2.. the vocabulary): build it with "
+                    "CharSequenceVectorizer.embedding_matrix(vectors)."
                 )
             if unknown_id is None:  # a row for unseen ids after the given ones
                 return TokenInput(rows + 1, rows)

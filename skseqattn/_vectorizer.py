@@ -126,6 +126,9 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         True when the vocabulary came from the `vocabulary` parameter rather than being
         learned from the data.
 
+    n_missing_vectors_ : int
+        Set by :meth:`embedding_matrix`: how many vocabulary tokens had no vector.
+
     See Also
     --------
     sklearn.feature_extraction.text.CountVectorizer : Bag-of-tokens counts, which drop
@@ -383,6 +386,106 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         starts = [0, *ends[:-1]]
         separator = "" if self.analyzer == "char" else " "
         return [separator.join(tokens[start:end]) for start, end in zip(starts, ends)]
+
+    def embedding_matrix(self, vectors, *, unknown="mean", dtype=np.float32):
+        """Pretrained vectors laid out as the embedding for this fitted vocabulary.
+
+        Row :data:`PAD_ID` (0) is zeros, row :data:`UNK_ID` (1) is the unknown vector and
+        row ``vocabulary_[t]`` the vector of token ``t``, so the result has
+        ``vocab_size_`` rows and fits ``BiLSTMAttentionClassifier(embedding_weights=...)``
+        for the ids of :meth:`transform`. A matrix with one row per vocabulary word (no
+        padding and unknown rows) would pair every word with the vector of another.
+
+        Parameters
+        ----------
+        vectors : mapping of str to array-like, or KeyedVectors-like
+            Token to vector: a dict, or an object with gensim's ``KeyedVectors``
+            interface (``key_to_index``, ``__getitem__`` and ``vector_size``). All vectors
+            must have the same length.
+        unknown : {'mean', 'zeros'}, default='mean'
+            Row 1 (tokens not in the vocabulary at transform time): the mean of the
+            vectors found, or zeros.
+        dtype : dtype, default=np.float32
+            Dtype of the result.
+
+        Returns
+        -------
+        matrix : ndarray of shape (vocab_size_, vector_size)
+            Vocabulary tokens that have no vector get zeros; how many there were is in
+            :attr:`n_missing_vectors_` (and a ``UserWarning`` names a few).
+
+        Notes
+        -----
+        The matrix is tied to the vocabulary it was built for. In a ``Pipeline`` searched
+        with ``GridSearchCV`` the vectorizer is refitted on each fold, so a vocabulary
+        learned from the data differs between folds: give the vectorizer a fixed
+        ``vocabulary=`` (e.g. the pretrained vectors' words, or the words of the whole
+        training set), fit it once, build the matrix once and pass it to the classifier
+        inside the pipeline; every fold then has the same ids.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skseqattn import CharSequenceVectorizer
+        >>> vec = CharSequenceVectorizer(analyzer="word").fit(["a cat", "a dog"])
+        >>> m = vec.embedding_matrix({"a": [1.0, 0.0], "cat": [0.0, 1.0]}, unknown="zeros")
+        >>> m.shape, vec.n_missing_vectors_
+        ((5, 2), 1)
+        """
+        check_is_fitted(self)
+        name = type(self).__name__
+        if unknown not in ("mean", "zeros"):
+            raise ValueError(
+                f"{name}.embedding_matrix: unknown must be 'mean' or 'zeros', got {unknown!r}."
+            )
+        if hasattr(vectors, "key_to_index") and hasattr(vectors, "__getitem__"):
+            keys = vectors.key_to_index
+            width = getattr(vectors, "vector_size", None)
+        elif isinstance(vectors, Mapping):
+            keys = vectors
+            width = None
+        else:
+            raise TypeError(
+                f"{name}.embedding_matrix expected a mapping of token to vector or an "
+                f"object like gensim's KeyedVectors (key_to_index, __getitem__, "
+                f"vector_size), got {type(vectors).__name__}."
+            )
+        found = {}
+        missing = []
+        for token, index in self.vocabulary_.items():
+            if token in keys:
+                vec = np.asarray(vectors[token], dtype=dtype)
+                if vec.ndim != 1 or (width is not None and vec.shape[0] != width):
+                    raise ValueError(
+                        f"{name}.embedding_matrix: the vector of {token!r} has shape "
+                        f"{vec.shape}, expected ({width},); give 1-D vectors of one length."
+                    )
+                width = vec.shape[0]
+                found[index] = vec
+            else:
+                missing.append(token)
+        if width is None:
+            raise ValueError(
+                f"{name}.embedding_matrix: none of the {len(self.vocabulary_)} vocabulary "
+                "tokens has a vector, so the vector size is unknown; check that the "
+                "tokens match (case, lowercase=, analyzer=)."
+            )
+        matrix = np.zeros((self.vocab_size_, width), dtype=dtype)
+        if found:
+            rows = np.fromiter(found, dtype=np.int64, count=len(found))
+            matrix[rows] = np.stack(list(found.values()))
+            if unknown == "mean":
+                matrix[UNK_ID] = matrix[rows].mean(axis=0)
+        self.n_missing_vectors_ = len(missing)
+        if missing:
+            warnings.warn(
+                f"{name}.embedding_matrix: {len(missing)} of {len(self.vocabulary_)} "
+                f"vocabulary tokens have no vector and get zeros (e.g. "
+                f"{', '.join(map(repr, missing[:5]))}).",
+                UserWarning,
+                stacklevel=2,
+            )
+        return matrix
 
     def get_feature_names_out(self, input_features=None):
         """Name the output columns by position.
