@@ -144,3 +144,20 @@ def test_frozen_table_gets_no_gradient_and_no_weight_decay():
     weight = clf.module_.embedding.weight
     assert not weight.requires_grad and weight.grad is None
     np.testing.assert_array_equal(weight.detach().numpy()[1 : len(matrix)], matrix[1:])
+
+
+def test_fitted_width_and_missing_count_survive_save_and_load(tmp_path):
+    from skseqattn.persistence import load, save
+
+    vec = _vec()
+    with pytest.warns(UserWarning, match="have no vector"):
+        matrix = vec.embedding_matrix(VECTORS)
+    pipe = make_pipeline(
+        vec, BiLSTMAttentionClassifier(**TINY, embedding_weights=matrix, ngram_order=0)
+    )
+    pipe[-1].fit(vec.transform(TEXTS), LABELS)
+    save(pipe, tmp_path / "model.zip")
+    loaded = load(tmp_path / "model.zip")
+    assert loaded[0].n_missing_vectors_ == 1
+    assert loaded[-1].embedding_dim_ == 3
+    np.testing.assert_array_equal(loaded.predict_proba(TEXTS), pipe.predict_proba(TEXTS))
