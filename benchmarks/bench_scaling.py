@@ -183,8 +183,10 @@ def main(argv=None):
         exponents[axis] = {
             "epoch_time": slope([r[axis] for r in ok], [r["epoch_s"] for r in ok]),
             "peak_memory": slope([r[axis] for r in ok], [r["peak_fit_mib"] for r in ok]),
+            # predict runs on at most PREDICT_ROWS rows: along n, its size is the rows predicted
             "predict_time": slope(
-                [r[axis] for r in ok], [r["predict_rows"] / r["predict_seq_per_s"] for r in ok]
+                [r["predict_rows"] if axis == "n" else r[axis] for r in ok],
+                [r["predict_rows"] / r["predict_seq_per_s"] for r in ok],
             ),
         }
         points.extend(rows)
