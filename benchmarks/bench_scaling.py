@@ -65,6 +65,7 @@ def parse_args(argv=None):
     parser.add_argument("--large", action="store_true", help="add the largest sizes")
     parser.add_argument("--axes", default="n,length,classes", help="which axes (all three)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--ngram-order", type=int, default=4, help="0 leaves the n-grams out")
     parser.add_argument("--ddp", action="store_true", help="DDP 1 vs 2 processes (slot)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output path")
     parser.add_argument("--timeout", type=float, default=900, help="per point, seconds")
@@ -99,6 +100,7 @@ def worker(config, out):
         batch_size=256,
         max_epochs=1,
         validation_fraction=None,
+        ngram_order=config.get("ngram_order", 4),
         device=config["device"],
         random_state=0,
     )
@@ -113,7 +115,7 @@ def worker(config, out):
     start = time.perf_counter()
     clf.predict_proba(X[:rows])
     predict_s = time.perf_counter() - start
-    table = clf.module_.ngrams.table.weight
+    table = clf.module_.ngrams.table.weight if clf.module_.ngrams is not None else None
     result = {
         "status": "ok",
         **config,
@@ -125,8 +127,8 @@ def worker(config, out):
         "peak_fit_mib": (peak - probe.rss_before) / MIB,
         "rss_before_mib": probe.rss_before / MIB,
         "memory_method": probe.method,
-        "ngram_rows": int(table.shape[0]),
-        "ngram_mib": table.numel() * 4 / MIB,
+        "ngram_rows": int(table.shape[0]) if table is not None else 0,
+        "ngram_mib": table.numel() * 4 / MIB if table is not None else 0.0,
         "train_acc": float(np.mean(clf.predict(X[:rows]) == y[:rows])),
     }
     Path(out).write_text(json.dumps(result), encoding="utf-8")
@@ -170,6 +172,7 @@ def main(argv=None):
         rows = []
         for size in sizes:
             config = {**fixed, axis: size, "axis": axis, "device": args.device}
+            config["ngram_order"] = args.ngram_order
             print(f"{axis}={size} ...", flush=True)
             result = run_worker(
                 __file__, ["--worker-config", json.dumps(config)], threads=1, timeout=args.timeout
@@ -183,8 +186,10 @@ def main(argv=None):
         exponents[axis] = {
             "epoch_time": slope([r[axis] for r in ok], [r["epoch_s"] for r in ok]),
             "peak_memory": slope([r[axis] for r in ok], [r["peak_fit_mib"] for r in ok]),
+            # predict runs on at most PREDICT_ROWS rows: along n, its size is the rows predicted
             "predict_time": slope(
-                [r[axis] for r in ok], [r["predict_rows"] / r["predict_seq_per_s"] for r in ok]
+                [r["predict_rows"] if axis == "n" else r[axis] for r in ok],
+                [r["predict_rows"] / r["predict_seq_per_s"] for r in ok],
             ),
         }
         points.extend(rows)
@@ -217,6 +222,7 @@ def main(argv=None):
         "note": "one torch thread per worker; the machine may be shared (noisy timings)",
         "large": args.large,
         "device": args.device,
+        "ngram_order": args.ngram_order,
         "machine": machine_info(torch_threads=1),
         "points": points,
         "exponents": exponents,

@@ -748,6 +748,19 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         :func:`sklearn.utils.class_weight.compute_class_weight` on a sample. A call that
         fails leaves the estimator as it was; to make that so, each call trains a copy of
         the network, which costs one copy of the weights and the optimizer's state.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skseqattn import BiLSTMAttentionClassifier
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.randint(2, 6, size=(300, 8))
+        >>> y = (X[:, 0] == 2).astype(int)
+        >>> clf = BiLSTMAttentionClassifier(hidden_size=16, random_state=0)
+        >>> for chunk in np.split(np.arange(300), 3):
+        ...     clf = clf.partial_fit(X[chunk], y[chunk], classes=[0, 1])
+        >>> clf.n_epochs_, clf.classes_.tolist()
+        (3, [0, 1])
         """
         name = type(self).__name__
         first = not hasattr(self, "net_")
