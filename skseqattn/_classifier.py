@@ -168,7 +168,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         one; found by a one-time probe) fit and predict run in float32 instead, with one
         warning.
     distributed : bool, default=False
-        Train one model data-parallel across the processes of a ``torch.distributed``
+        Train one model data-parallel across the processes of a PyTorch distributed
         process group, with PyTorch's ``DistributedDataParallel``: launch the script with
         ``torchrun --nproc_per_node=N script.py`` (``fit`` then joins the group, gloo on
         the CPU, NCCL on CUDA where each process takes the GPU ``LOCAL_RANK``), or
