@@ -140,14 +140,18 @@ class BucketBatchIterator:
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
-        cuda = self.device is not None and torch.device(self.device).type == "cuda"
         for indices in self._batches():
-            Xi, yi = self.dataset.batch(indices)
-            if cuda:
-                Xi = {
-                    k: (v if k == "lengths" else v.pin_memory().to(self.device, non_blocking=True))
-                    for k, v in Xi.items()
-                }
-                if yi is not None:
-                    yi = yi.pin_memory().to(self.device, non_blocking=True)
-            yield Xi, yi
+            yield self.load(indices)
+
+    def load(self, indices: np.ndarray):
+        """The batch ``(Xi, yi)`` of rows ``indices``, on the device."""
+        cuda = self.device is not None and torch.device(self.device).type == "cuda"
+        Xi, yi = self.dataset.batch(indices)
+        if cuda:
+            Xi = {
+                k: (v if k == "lengths" else v.pin_memory().to(self.device, non_blocking=True))
+                for k, v in Xi.items()
+            }
+            if yi is not None:
+                yi = yi.pin_memory().to(self.device, non_blocking=True)
+        return Xi, yi

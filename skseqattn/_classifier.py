@@ -207,6 +207,19 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         a CPU without bfloat16 kernels for the recurrent layers (AVX2-only processors, for
         one; found by a one-time probe) fit and predict run in float32 instead, with one
         warning.
+    distributed : bool, default=False
+        Train one model data-parallel across the processes of a PyTorch distributed
+        process group, with PyTorch's ``DistributedDataParallel``: launch the script with
+        ``torchrun --nproc_per_node=N script.py`` (``fit`` then joins the group, gloo on
+        the CPU, NCCL on CUDA where each process takes the GPU ``LOCAL_RANK``), or
+        initialise the group yourself. Every process passes the same ``X`` and ``y``
+        (checked); each trains on its shard of every epoch's batches, gradients (the
+        n-gram table's too) are averaged over the processes, and validation loss and
+        accuracy are computed over the whole validation set, so early stopping and
+        ``lr_schedule`` agree. With an int ``random_state`` all processes end with
+        identical weights and predictions; ``random_state=None`` takes rank 0's seed.
+        Only rank 0 prints. The fitted estimator holds the plain module: it predicts,
+        pickles, saves and exports as any other, in any process, without a group.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. With an
         int, two fits on the CPU on the same number of torch threads give bit-identical
@@ -320,6 +333,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "device": [str, _TorchDevice],
         "mixed_precision": ["boolean"],
+        "distributed": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -358,6 +372,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         device="cpu",
         mixed_precision=False,
+        distributed=False,
         random_state=None,
         verbose=0,
     ):
@@ -392,6 +407,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.device = device
         self.mixed_precision = mixed_precision
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
 
@@ -642,6 +658,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         seed_rng = check_random_state(self.random_state)
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
+        if self.distributed:  # one group, rank 0's seed, the same data on every rank
+            from ._distributed import agree
+
+            arrays = (seqs.values, seqs.lengths, y_enc, weights)
+            device, seed = agree(device, seed, arrays, who=name)
         rng = np.random.RandomState(seed)
         train_idx, valid_idx, no_valid = self._split(y_enc, rng)
         if no_valid is not None:

@@ -273,11 +273,25 @@ class SequenceNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
+        module = self.training_module() if torch.is_grad_enabled() else self.module_
         if not self.mixed_precision:
-            return self.module_(X, x["lengths"])
+            return module(X, x["lengths"])
         with self.autocast():
-            logits = self.module_(X, x["lengths"])
+            logits = module(X, x["lengths"])
         return logits.float()
+
+    # Hooks for data-parallel training (skseqattn._distributed.DistributedSequenceNet); in
+    # one process they are the identity.
+    def training_module(self):
+        """The module a training step runs forward (``module_``; its DDP wrapper there)."""
+        return self.module_
+
+    def reduce_gradients(self):
+        """Called after each backward pass, before unscaling and clipping; no-op here."""
+
+    def all_sum(self, values):
+        """Sum of ``values`` (a float64 array) over all processes that train: ``values``."""
+        return values
 
     def _grad_scaler(self):
         """A GradScaler for float16 training on CUDA, else None (bfloat16 needs none)."""
@@ -290,16 +304,16 @@ class SequenceNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         scaler = self._grad_scaler()
-        if scaler is None:
-            return super().train_step_single(batch, **fit_params)
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler.scale(loss).backward()
-        # unscaled before the on_grad_computed callbacks: clipping must see the true values
-        for name in self._optimizers:
-            scaler.unscale_(getattr(self, name + "_"))
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        self.reduce_gradients()
+        if scaler is not None:
+            # unscaled before the on_grad_computed callbacks: clipping must see true values
+            for name in self._optimizers:
+                scaler.unscale_(getattr(self, name + "_"))
         return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -404,6 +418,12 @@ def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
     (then there is no early stopping nor learning-rate schedule); ``rng`` shuffles the
     training batches.
     """
+    net_class, verbose = SequenceNet, est.verbose
+    if getattr(est, "distributed", False):
+        from ._distributed import DistributedSequenceNet, is_main_process
+
+        net_class = DistributedSequenceNet
+        verbose = verbose if is_main_process() else 0  # only rank 0 prints
     callbacks = [
         ("finite_loss", FiniteLossCheck(type(est).__name__)),
         ("accuracy", BatchAccuracy()),
@@ -423,12 +443,12 @@ def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
             monitor="valid_loss",
             patience=est.patience,
             load_best=True,
-            sink=print if est.verbose else _noop,
+            sink=print if verbose else _noop,
         )
         callbacks.append(("early_stopping", stopping))
     from ._progress import progress_callbacks
 
-    callbacks.extend(progress_callbacks(est.verbose))
+    callbacks.extend(progress_callbacks(verbose))
     for i, cb in enumerate(est.callbacks or []):
         if isinstance(cb, tuple):
             callbacks.append(cb)
@@ -437,7 +457,7 @@ def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
     optimizer = est.optimizer
     if isinstance(optimizer, str):
         optimizer = OPTIMIZERS[optimizer]
-    return SequenceNet(
+    return net_class(
         module=module,
         criterion=torch.nn.CrossEntropyLoss,
         criterion__reduction="none",
@@ -456,7 +476,7 @@ def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
         train_split=validation_split(valid_ds),
         callbacks=callbacks,
         device=device,
-        verbose=est.verbose,
+        verbose=verbose,
         logit_offset=logit_offset,
         mixed_precision=est.mixed_precision,
     )
@@ -569,7 +589,7 @@ class BatchAccuracy(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         for training, name in ((True, "train_acc"), (False, "valid_acc")):
-            correct, total = self._counts[training]
+            correct, total = net.all_sum(np.array(self._counts[training], dtype=np.float64))
             if total:
                 net.history.record(name, correct / total)
 
