@@ -449,7 +449,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             # On reset, validate_data records n_features_in_ and feature_names_in_ on the
             # object it is given: give it a blank probe so that a fit that fails later leaves
             # this estimator untouched; fit copies them over once everything succeeded.
-            probe = _FeatureRecord() if reset else self
+            # Named after the estimator: scikit-learn's messages name the object they check.
+            probe = type(name, (_FeatureRecord,), {})() if reset else self
             X = validate_data(
                 probe,
                 X,

@@ -269,3 +269,12 @@ def test_inputs_non_finite_loss_error_is_public():
     assert "NonFiniteLossError" in skseqattn.__all__
     assert skseqattn.NonFiniteLossError is NonFiniteLossError
     assert NonFiniteLossError.__module__ == "skseqattn._errors"
+
+
+@pytest.mark.parametrize("X", [np.empty((0, 3)), np.empty((4, 0))], ids=["no-rows", "no-cols"])
+def test_empty_tables_are_reported_under_the_estimators_name(X):
+    # scikit-learn's checks name the object they validate: never a private stand-in
+    with pytest.raises(ValueError) as info:
+        BiLSTMAttentionClassifier(max_epochs=1).fit(X, ["a", "b", "a", "b"][: len(X)])
+    assert "BiLSTMAttentionClassifier" in str(info.value)
+    assert "_FeatureRecord" not in str(info.value)
