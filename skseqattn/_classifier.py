@@ -660,8 +660,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         seed_rng = check_random_state(self.random_state)
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
         if self.distributed:  # one group, rank 0's seed, the same data on every rank
-            from ._distributed import agree
+            from ._distributed import agree, check_callbacks
 
+            check_callbacks(self.callbacks, who=name)
             arrays = (seqs.values, seqs.lengths, y_enc, weights)
             device, seed = agree(device, seed, arrays, who=name)
         rng = np.random.RandomState(seed)

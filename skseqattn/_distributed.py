@@ -107,6 +107,30 @@ def _collective_device():
     return torch.device("cpu")
 
 
+def check_callbacks(callbacks, *, who) -> None:
+    """Refuse skorch's scoring callbacks, which would score one rank's shard only.
+
+    ``EpochScoring`` and ``BatchScoring`` compute their score from the predictions of the
+    batches their process saw (and may cache them), so under data parallelism each rank
+    would record a different score, and early stopping on it could stop one rank and
+    leave the other waiting. The estimator's own metrics (loss, accuracy) are summed over
+    the ranks instead.
+    """
+    from skorch.callbacks import BatchScoring, EpochScoring
+
+    for item in callbacks or ():
+        callback = item[1] if isinstance(item, tuple) else item
+        if isinstance(callback, (EpochScoring, BatchScoring)):
+            raise ValueError(
+                f"{who} with distributed=True cannot use the scoring callback "
+                f"{type(callback).__name__}: each process scores only its own shard of the "
+                "data, so the processes would disagree (and early stopping on it could "
+                "hang). Use the metrics the estimator sums over all processes "
+                "(train_loss, valid_loss, train_acc, valid_acc in history_), score the "
+                "fitted model afterwards, or set distributed=False."
+            )
+
+
 def agree(device, seed, arrays, *, who):
     """Join the group; return this rank's device and rank 0's seed, after checking data."""
     group = join_process_group(device, who=who)

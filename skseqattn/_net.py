@@ -621,8 +621,17 @@ class FiniteLossCheck(Callback):
         if loss is None:
             return
         value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
-        if math.isfinite(value):
+        # Under distributed=True every rank must stop on the same batch, or the others
+        # would wait for it in the next gradient all-reduce: agree on whether any rank
+        # saw a non-finite loss (a no-op in one process).
+        all_sum = getattr(net, "all_sum", None)
+        bad = float(not math.isfinite(value))
+        if all_sum is not None:
+            bad = float(all_sum(np.array([bad]))[0])
+        if not bad:
             return
+        if math.isfinite(value):
+            value = "non-finite on another process"
         lr = float(net.lr)
         smaller = min(lr / 10, 3e-4)
         precision = (

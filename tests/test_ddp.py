@@ -25,12 +25,35 @@ y = (X[:, 0] == 2).astype(int)
 noisy = sys.argv[2] == "noisy"
 if noisy:  # labels that cannot be learned: the validation loss rises soon
     y = rng.randint(0, 2, size=len(y))
+rank = int(os.environ["RANK"])
+callbacks = None
+if sys.argv[2] == "diverge":  # rank 1 alone turns its weights to NaN before batch 2
+    from skorch.callbacks import Callback
+    from skseqattn import NonFiniteLossError
+
+    class Poison(Callback):
+        def on_batch_begin(self, net, training=False, **kwargs):
+            self.seen = getattr(self, "seen", 0) + training
+            if rank == 1 and training and self.seen == 2:
+                with torch.no_grad():
+                    for p in net.module_.parameters():
+                        p.fill_(float("nan"))
+
+    callbacks = [Poison()]
 clf = BiLSTMAttentionClassifier(
     embedding_dim=8, hidden_size=8, max_epochs=12 if noisy else 5, batch_size=32,
-    patience=1, lr=1e-2, distributed=True, random_state=0, verbose=1,
+    patience=1, lr=1e-2, distributed=True, random_state=0, verbose=1, callbacks=callbacks,
 )
+if callbacks is not None:
+    error = None
+    try:
+        clf.fit(X, y)
+    except NonFiniteLossError as exc:
+        error = str(exc)
+    with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as f:
+        json.dump(dict(error=error, fitted=hasattr(clf, "net_")), f)
+    sys.exit(0)
 clf.fit(X, y)
-rank = int(os.environ["RANK"])
 again = pickle.loads(pickle.dumps(clf))
 out = dict(
     proba=clf.predict_proba(X).tolist(),
@@ -88,6 +111,29 @@ def test_ddp_early_stopping_stops_both_ranks_on_the_same_epoch(tmp_path):
     assert a["epochs"] == b["epochs"] < 12  # stopped early, together, without a hang
     assert a["best"] == b["best"] is not None
     assert a["weights"] == b["weights"]  # the best epoch's weights restored on both
+
+
+def test_ddp_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
+    # without agreement rank 0 would wait for rank 1 in the next all-reduce
+    _, (a, b) = _launch(tmp_path, "diverge")
+    assert "the training loss became nan in epoch 1, batch 2" in b["error"]
+    assert "became non-finite on another process in epoch 1, batch 2" in a["error"]
+    assert not a["fitted"] and not b["fitted"]
+
+
+def test_distributed_refuses_scoring_callbacks_before_joining_a_group(monkeypatch):
+    from skorch.callbacks import EpochScoring
+
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    X = np.random.RandomState(0).randint(2, 6, size=(60, 5))
+    y = (X[:, 0] == 2).astype(int)
+    clf = BiLSTMAttentionClassifier(
+        hidden_size=4, max_epochs=1, distributed=True, callbacks=[EpochScoring("f1")]
+    )
+    with pytest.raises(ValueError, match="cannot use the scoring callback EpochScoring: each"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
 
 
 def test_distributed_without_group_or_launcher_raises(monkeypatch):
