@@ -41,10 +41,3 @@ def test_bench_scaling_worker_measures_one_point(bench, tmp_path):
     assert point["status"] == "ok" and point["n"] == 300 and point["predict_rows"] == 300
     assert point["epoch_s"] > 0 and point["predict_seq_per_s"] > 0
     assert point["ngram_rows"] == 65536 and point["ngram_mib"] == pytest.approx(0.75)
-
-
-def test_bench_scaling_ddp_slot_says_why_when_not_measured(bench):
-    result = bench.ddp_slot(None)
-    assert result["status"] in {"ok", "not measured"}
-    if result["status"] == "not measured":
-        assert "distributed" in result["reason"]
