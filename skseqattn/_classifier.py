@@ -1097,8 +1097,22 @@ def _scaled_by_max(weights):
     return weights / top if np.isfinite(top) and top > 0 else weights
 
 
+_MAX_LR = 1e30
+
+
 def _check_finite_parameters(est, name):
-    """Refuse NaN and infinity in ``class_weight`` and ``embedding_weights`` before fitting."""
+    """Refuse NaN and infinity in ``class_weight`` and ``embedding_weights`` before fitting.
+
+    And a learning rate no optimizer step survives: above ``_MAX_LR`` PyTorch's optimizers
+    overflow float32 (``value cannot be converted to type float``) or the loss turns NaN
+    in the first batches.
+    """
+    if not np.isfinite(est.lr) or est.lr > _MAX_LR:
+        raise ValueError(
+            f"{name} got lr={est.lr:g}, far beyond any learning rate that trains: the first "
+            "steps would overflow float32. Use a learning rate such as the default 0.003 "
+            "(typically 1e-4 to 1e-1)."
+        )
     if isinstance(est.class_weight, dict):
         for label, weight in est.class_weight.items():
             ok = isinstance(weight, Real) and not isinstance(weight, bool)

@@ -374,7 +374,8 @@ def build_module(est, kind, n_classes):
         ngram_order=est.ngram_order,
         ngram_buckets=ngram_buckets_for(est.ngram_buckets, n_classes),
         # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
-        ngram_sparse=est.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
+        ngram_sparse=_adam_like(est),
+        embedding_sparse=_sparse_embedding(est, kind),
     )
     unknown_row = getattr(kind, "unknown_id", None)
     if weights is None and module.embedding is not None and unknown_row == args["vocab_size"] - 1:
@@ -383,6 +384,33 @@ def build_module(est, kind, n_classes):
         with torch.no_grad():
             module.embedding.weight[unknown_row].zero_()
     return module
+
+
+SPARSE_EMBEDDING_MIN_IDS = 10_000
+"""From this many ids on, a learned embedding trained with Adam gets sparse gradients."""
+
+
+def _adam_like(est) -> bool:
+    return est.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW)
+
+
+def _sparse_embedding(est, kind) -> bool:
+    """Sparse (SparseAdam, 'lazy Adam') updates for a large learned word embedding.
+
+    With dense Adam every step updates all ``n_ids * embedding_dim`` weights of a 30,000-word
+    table, although a batch touches a few hundred rows: that step dominated training time
+    (benchmarks/bench_words.py). SparseAdam updates only the rows a batch touched. It has no
+    weight decay, so with ``weight_decay > 0`` the embedding stays dense; a frozen table has
+    no gradient at all; small (character) vocabularies keep dense Adam, as before.
+    """
+    n_ids = kind.module_args()["vocab_size"]
+    return bool(
+        n_ids is not None
+        and n_ids >= SPARSE_EMBEDDING_MIN_IDS
+        and _adam_like(est)
+        and not est.freeze_embeddings
+        and est.weight_decay == 0
+    )
 
 
 def module_shapes(est, kind, n_classes):

@@ -161,3 +161,28 @@ def test_fitted_width_and_missing_count_survive_save_and_load(tmp_path):
     assert loaded[0].n_missing_vectors_ == 1
     assert loaded[-1].embedding_dim_ == 3
     np.testing.assert_array_equal(loaded.predict_proba(TEXTS), pipe.predict_proba(TEXTS))
+
+
+# ------------------------------------------------------------------- large vocabularies
+def test_large_learned_embedding_gets_sparse_updates_of_the_rows_used():
+    import torch
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(2, 60, size=(64, 5))
+    X[0, 0] = 10_001  # 10,002 ids: a word-level vocabulary
+    y = (X[:, 1] > 30).astype(int)
+    start = rng.normal(size=(10_002, 4)).astype(np.float32)
+    start[0] = 0.0
+    clf = BiLSTMAttentionClassifier(embedding_weights=start, **TINY).fit(X, y)
+    assert clf.module_.embedding.sparse
+    assert isinstance(clf.net_.sparse_optimizer_, torch.optim.SparseAdam)
+    weights = clf.module_.embedding.weight.detach().numpy()
+    used = np.unique(X)
+    assert (np.abs(weights[used] - start[used]).max(axis=1) > 0).all()  # every used row moved
+    np.testing.assert_array_equal(weights[100:10_000], start[100:10_000])  # the others did not
+    learned = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}).fit(X, y)
+    assert learned.module_.embedding.sparse and learned.embedding_dim_ == 4
+    decayed = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}, weight_decay=1e-4).fit(X, y)
+    assert not decayed.module_.embedding.sparse  # SparseAdam has no weight decay
+    small = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}).fit(X % 60, y)
+    assert not small.module_.embedding.sparse  # character vocabularies keep dense Adam

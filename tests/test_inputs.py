@@ -265,6 +265,14 @@ def test_inputs_diverging_sgd_raises_instead_of_fitting_nan():
         _clf(optimizer="sgd", lr=1e30, max_epochs=5).fit(IDS, Y)
 
 
+@pytest.mark.parametrize("lr", [1e31, 1e38])
+def test_inputs_absurd_learning_rates_are_refused_before_training(lr):
+    clf = _clf(lr=lr)
+    with pytest.raises(ValueError, match=r"got lr=.*, far beyond any learning rate that trains"):
+        clf.fit(IDS, Y)
+    assert not hasattr(clf, "net_")
+
+
 def test_inputs_non_finite_loss_error_is_public():
     assert "NonFiniteLossError" in skseqattn.__all__
     assert skseqattn.NonFiniteLossError is NonFiniteLossError

@@ -90,6 +90,10 @@ class SequenceClassifierModule(nn.Module):
         Rows of the hashed n-gram table.
     ngram_sparse : bool, default=False
         Sparse gradients for the n-gram table, for :class:`torch.optim.SparseAdam`.
+    embedding_sparse : bool, default=False
+        Sparse gradients for the token embedding, for :class:`torch.optim.SparseAdam`: a
+        batch touches a few hundred rows of a large word vocabulary, and a dense optimizer
+        would update every row at every step.
 
     Notes
     -----
@@ -118,6 +122,7 @@ class SequenceClassifierModule(nn.Module):
         ngram_order: int = 0,
         ngram_buckets: int = 65536,
         ngram_sparse: bool = False,
+        embedding_sparse: bool = False,
     ):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
@@ -134,10 +139,12 @@ class SequenceClassifierModule(nn.Module):
                 # a copy: training must never write into the caller's array
                 weights = torch.tensor(np.asarray(embedding_weights), dtype=torch.float32)
                 self.embedding = nn.Embedding.from_pretrained(
-                    weights, freeze=freeze_embeddings, padding_idx=0
+                    weights, freeze=freeze_embeddings, padding_idx=0, sparse=embedding_sparse
                 )
             else:
-                self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+                self.embedding = nn.Embedding(
+                    vocab_size, embedding_dim, padding_idx=0, sparse=embedding_sparse
+                )
                 if freeze_embeddings:
                     self.embedding.weight.requires_grad_(False)
             input_size = self.embedding.embedding_dim
