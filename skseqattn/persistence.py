@@ -922,7 +922,10 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
             dim = est.embedding_dim
             needs.append(("embedding_dim", dim, dim * max(n_ids, hidden)))
         if est.ngram_order:
-            needs.append(("ngram_buckets", est.ngram_buckets, est.ngram_buckets * n_classes))
+            from ._net import ngram_buckets_for  # 'auto' is a rule on the number of classes
+
+            rows = ngram_buckets_for(est.ngram_buckets, n_classes)
+            needs.append(("ngram_buckets", est.ngram_buckets, rows * n_classes))
     else:
         n_features = sizes["n_features"]
         needs.append(("len(feature_mean_)", n_features, n_features * hidden))
