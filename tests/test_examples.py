@@ -259,4 +259,4 @@ def test_streaming_trains_chunk_by_chunk_from_a_csv(monkeypatch, capsys):
     )
     assert [p[0] for p in passes] == ["1", "2"]
     assert float(passes[-1][2]) >= 0.8  # random-letter and hex DGA domains are easy to spot
-    assert "classes_ ['benign', 'dga'], n_ids_ 40, epochs 12" in out  # 6 chunks x 2 passes
+    assert "classes_ ['benign', 'dga'], n_ids_ 41, epochs 12" in out  # 6 chunks x 2 passes
