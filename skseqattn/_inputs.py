@@ -363,6 +363,15 @@ class TokenInput(InputKind):
                     "1 unknown, 2.. the vocabulary): build it with "
                     "CharSequenceVectorizer.embedding_matrix(vectors)."
                 )
+            if np.asarray(embedding_weights[0]).any():
+                raise ValueError(
+                    f"{name} expected row 0 of embedding_weights (the padding row) to be "
+                    f"zeros; a vector there usually means the rows are shifted, one row per "
+                    f"vocabulary token without the padding and unknown rows ({rows} rows "
+                    "given). Row i is id i: for a CharSequenceVectorizer that is vocab_size_ "
+                    "rows (0 padding, 1 unknown, 2.. the vocabulary); build it with "
+                    "CharSequenceVectorizer.embedding_matrix(vectors), or set row 0 to zeros."
+                )
             if unknown_id is None:  # a row for unseen ids after the given ones
                 return TokenInput(rows + 1, rows)
             if unknown_id >= rows:

@@ -441,6 +441,9 @@ def test_classifier_optimizers(ids_data, optimizer):
 def test_classifier_embedding_weights_and_freezing(ids_data):
     X, y = ids_data
     weights = np.random.RandomState(0).normal(size=(20, 8)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"expected row 0 of embedding_weights \(the padding"):
+        tiny(embedding_weights=weights).fit(X, y)  # a vector in the padding row: shifted?
+    weights[0] = 0.0
     frozen = tiny(embedding_weights=weights, freeze_embeddings=True).fit(X, y)
     learned = frozen.module_.embedding.weight.detach().numpy()
     np.testing.assert_array_equal(learned[1:20], weights[1:])

@@ -186,3 +186,17 @@ def test_large_learned_embedding_gets_sparse_updates_of_the_rows_used():
     assert not decayed.module_.embedding.sparse  # SparseAdam has no weight decay
     small = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}).fit(X % 60, y)
     assert not small.module_.embedding.sparse  # character vocabularies keep dense Adam
+
+
+def test_a_per_word_matrix_is_refused_even_when_the_data_misses_the_last_words():
+    # the case: one row per word (no padding, no unknown row), and the training
+    # texts never reach the last ids, so the row count alone cannot tell
+    words = sorted(VECTORS) + ["never", "seen"]
+    vec = CharSequenceVectorizer(analyzer="word", vocabulary=words).fit(TEXTS)
+    per_word = np.array([VECTORS.get(w, np.ones(3)) for w in words], dtype=np.float32)
+    X = vec.transform(TEXTS)
+    assert X.max() + 1 <= len(per_word) < vec.vocab_size_
+    clf = BiLSTMAttentionClassifier(**TINY, embedding_weights=per_word)
+    with pytest.raises(ValueError, match=r"row 0 of embedding_weights \(the padding row\)"):
+        clf.fit(X, LABELS)
+    assert not hasattr(clf, "net_")

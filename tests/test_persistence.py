@@ -276,6 +276,7 @@ def test_save_load_unfitted_estimators(tmp_path):
 def test_save_load_array_and_special_parameters(tmp_path):
     n_ids, dim = 200, 8  # 1600 values: stored in arrays.safetensors
     weights = np.random.RandomState(0).randn(n_ids, dim)
+    weights[0] = 0.0  # the padding row
     X = _ids()
     clf = tiny(
         embedding_weights=weights,
