@@ -375,6 +375,7 @@ def build_module(est, kind, n_classes):
         ngram_buckets=ngram_buckets_for(est.ngram_buckets, n_classes),
         # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
         ngram_sparse=est.optimizer in ("adam", "adamw", torch.optim.Adam, torch.optim.AdamW),
+        position_encoding=est.position_encoding,
     )
     unknown_row = getattr(kind, "unknown_id", None)
     if weights is None and module.embedding is not None and unknown_row == args["vocab_size"] - 1:
