@@ -125,6 +125,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         surname validation data it adds about 0.02 accuracy and 0.06 macro-F1. 0 leaves it out
         (the pure recurrent model); ignored for real-valued input. The attention weights
         describe the recurrent part only.
+    position_encoding : bool, default=False
+        Add to each step's input (embedded token or feature vector) a learned linear map,
+        started at zero, of sinusoidal features of the step's position from the start, so
+        that the recurrent layer and the attention know where a step sits: for signals at
+        fixed positions, such as a motif at the centre of a DNA window. Opt-in while it is
+        measured (``benchmarks/bench_accuracy.py``).
     ngram_buckets : int or 'auto', default='auto'
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
         make more n-grams share a row. The table holds ``ngram_buckets * n_classes``
@@ -314,6 +320,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "embedding_weights": ["array-like", None],
         "freeze_embeddings": ["boolean"],
         "ngram_order": [Interval(Integral, 0, None, closed="left")],
+        "position_encoding": ["boolean"],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
@@ -353,6 +360,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         embedding_weights=None,
         freeze_embeddings=False,
         ngram_order=4,
+        position_encoding=False,
         ngram_buckets="auto",
         unknown_id=None,
         input_type="auto",
@@ -388,6 +396,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.embedding_weights = embedding_weights
         self.freeze_embeddings = freeze_embeddings
         self.ngram_order = ngram_order
+        self.position_encoding = position_encoding
         self.ngram_buckets = ngram_buckets
         self.unknown_id = unknown_id
         self.input_type = input_type
@@ -1063,6 +1072,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         state.setdefault("unknown_id", 1)  # pickled before unknown_id: read unseen ids as 1
+        state.setdefault("distributed", False)  # parameters added since: their defaults
+        state.setdefault("position_encoding", False)
+        module = getattr(state.get("net_"), "module_", None)
+        if module is not None and not hasattr(module, "position"):
+            module.position = None  # pickled before position_encoding: no positions
         super().__setstate__(state)
         if "net_" in state:
             self.module_ = self.net_.module_

@@ -376,6 +376,7 @@ def build_module(est, kind, n_classes):
         # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
         ngram_sparse=_adam_like(est),
         embedding_sparse=_sparse_embedding(est, kind),
+        position_encoding=est.position_encoding,
     )
     unknown_row = getattr(kind, "unknown_id", None)
     if weights is None and module.embedding is not None and unknown_row == args["vocab_size"] - 1:

@@ -734,3 +734,52 @@ def test_classifier_warm_start_on_too_little_data_trains_without_validation():
     assert "early_stopping" in dict(clf.net_.callbacks_)
     clf.set_params(validation_fraction=0.2).fit(X, y)
     assert "valid_loss" in clf.history_[-1]
+
+
+# --------------------------------------------------------------------------- position_encoding
+
+
+def test_position_encoding_starts_neutral_and_learns():
+    from skseqattn.nn._module import SequenceClassifierModule
+
+    torch.manual_seed(0)
+    module = SequenceClassifierModule(
+        n_classes=3, vocab_size=6, embedding_dim=4, hidden_size=4, position_encoding=True
+    ).eval()
+    X = torch.tensor([[2, 3, 4, 5], [5, 4, 0, 0]])
+    lengths = torch.tensor([4, 2])
+    with_positions = module(X, lengths)
+    position, module.position = module.position, None
+    # the map starts at zero: a fresh module computes what it would without positions
+    torch.testing.assert_close(with_positions, module(X, lengths))
+    module.position = position
+    features = position(5, torch.zeros(1))
+    assert features.shape == (1, 5, 4) and float(features.detach().abs().sum()) == 0.0
+
+    X_str = ["ACGTAC", "CAGTTA", "GGACTA", "TTACGA"] * 10
+    y = [0, 1, 0, 1] * 10
+    pipe = make_pipeline(
+        CharSequenceVectorizer(),
+        BiLSTMAttentionClassifier(
+            position_encoding=True,
+            hidden_size=8,
+            embedding_dim=8,
+            max_epochs=2,
+            validation_fraction=None,
+            random_state=0,
+        ),
+    ).fit(X_str, y)
+    weight = pipe[-1].module_.position.proj.weight
+    assert weight.shape == (8, 32) and float(weight.detach().abs().sum()) > 0
+    again = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(again.predict_proba(X_str), pipe.predict_proba(X_str))
+    assert BiLSTMAttentionClassifier().position_encoding is False
+
+
+def test_position_encoding_rejects_non_booleans():
+    clf = BiLSTMAttentionClassifier(position_encoding="yes", max_epochs=1)
+    with pytest.raises(
+        ValueError, match="'position_encoding' parameter of BiLSTMAttentionClassifier"
+    ):
+        clf.fit([[1, 2], [2, 3]], [0, 1])
+    assert not hasattr(clf, "module_")

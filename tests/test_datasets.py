@@ -881,3 +881,115 @@ def test_pad_sequences_round_trip(lengths, n_features, padding):
             np.testing.assert_array_equal(row[: len(seq)], seq)
         else:
             np.testing.assert_array_equal(row[len(row) - len(seq) :], seq)
+
+
+# --------------------------------------------------------------------------- issue 17 options
+
+
+def test_make_dna_windows_several_motifs_at_a_fixed_start():
+    motifs = ("CAGGTAAGT", "TTTCCCTTTCAGG")
+    X, y, positions = make_dna_windows(
+        90,
+        length=40,
+        motif=motifs,
+        motif_start=12,
+        conservation=1.0,
+        return_motif_positions=True,
+        random_state=0,
+    )
+    assert sorted(np.bincount(y).tolist()) == [30, 30, 30]
+    for x, label, pos in zip(X, y, positions):
+        assert len(x) == 40
+        if label == 0:
+            assert pos is None
+        else:
+            motif = motifs[label - 1]
+            assert pos == (12, 12 + len(motif))
+            assert x[12 : 12 + len(motif)] == motif
+
+
+def test_make_dna_windows_decoys_copy_motifs_into_every_class():
+    X, y = make_dna_windows(
+        200, length=40, motif="TATAAAGG", conservation=1.0, n_decoys=1, random_state=0
+    )
+    # every window, background included, holds an exact decoy copy
+    assert all("TATAAAGG" in x for x, label in zip(X, y) if label == 0)
+    X0, _ = make_dna_windows(200, length=40, motif="TATAAAGG", conservation=1.0, random_state=0)
+    assert not all("TATAAAGG" in x for x in X0)
+
+
+def test_make_dna_windows_defaults_unchanged_by_the_new_options():
+    # the single-motif stream of random numbers is the one of earlier releases
+    X, y = make_dna_windows(4, length=20, motif="TATAAA", random_state=0)
+    assert X[1] == "CTAGATGCATCTATAAAGCC" and y.tolist() == [0, 1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"length": 20, "motif": "TATAAA", "motif_start": 15},
+            r"make_dna_windows expected motif_start \+ len\(motif\) <= length=20 .* got "
+            r"motif_start=15 with a motif of 6 letters; pass motif_start <= 14 or None\.",
+        ),
+        (
+            {"motif": ("TATAAA", "")},
+            r"make_dna_windows expected motif to be a non-empty str of the letters 'ACGT' or",
+        ),
+        (
+            {"motif": ("TATAAA", "XYZ")},
+            r"got \('TATAAA', 'XYZ'\); pass for example",
+        ),
+    ],
+)
+def test_make_dna_windows_new_options_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_dna_windows(10, **kwargs)
+
+
+def test_make_variable_length_series_local_pattern():
+    X, y = make_variable_length_series(
+        120,
+        n_features=3,
+        min_len=10,
+        max_len=20,
+        signal="local_pattern",
+        n_classes=3,
+        pattern_len=6,
+        pattern_scale=0.0,
+        random_state=0,
+    )
+    assert np.bincount(y).tolist() == [40, 40, 40]
+    assert all(x.shape[1] == 3 and 10 <= len(x) <= 20 for x in X)
+    # with pattern_scale=0 nothing is added: the values are pure unit noise
+    values = np.concatenate(X)
+    assert abs(values.mean()) < 0.1 and abs(values.std() - 1) < 0.1
+    X2, y2 = make_variable_length_series(
+        120,
+        n_features=3,
+        min_len=10,
+        max_len=20,
+        signal="local_pattern",
+        n_classes=3,
+        pattern_len=6,
+        pattern_scale=5.0,
+        random_state=0,
+    )
+    # same noise and positions, so the difference is the class template, the same per class
+    diffs = [b - a for a, b in zip(X, X2)]
+    assert np.array_equal(y, y2)
+    templates = {}
+    for d, label in zip(diffs, y):
+        rows = np.flatnonzero(np.abs(d).sum(1) > 1e-9)
+        assert rows.size <= 6 and rows.size > 0
+        block = d[rows[0] : rows[0] + 6]
+        templates.setdefault(label, block)
+        np.testing.assert_allclose(block, templates[label])
+    assert not np.allclose(templates[0], templates[1])
+
+
+def test_make_variable_length_series_new_options_errors():
+    with pytest.raises(ValueError, match=r"expected n_classes=2 with signal='last_step'"):
+        make_variable_length_series(10, n_classes=3)
+    with pytest.raises(ValueError, match=r"expected pattern_len <= min_len=5 .* got pattern_len=8"):
+        make_variable_length_series(10, signal="local_pattern")

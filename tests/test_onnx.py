@@ -271,3 +271,17 @@ def test_export_onnx_dynamo_exporter(tmp_path):
     path = export_onnx(clf, tmp_path / "dynamo.onnx", exporter="dynamo")
     worst = _max_diff(_session(path), clf, _batches(np.random.RandomState(2), high=8))
     assert worst < ATOL
+
+
+def test_export_onnx_keeps_position_encoding(tmp_path):
+    clf = _fit_ids(position_encoding=True)
+    with torch.no_grad():  # a clearly non-zero map, so that leaving it out would show
+        clf.module_.position.proj.weight.normal_(0, 1.0)
+    session = _session(export_onnx(clf, tmp_path / "pos.onnx"))
+    X = np.array([[2, 5, 3, 0, 0], [0, 0, 4, 7, 2], [6, 6, 6, 6, 6], [0, 0, 0, 0, 0]])
+    (proba,) = session.run(["probabilities"], {"ids": X})
+    # positions count from each row's first real step, pre- or post-padded alike
+    aligned = np.array([[2, 5, 3, 0, 0], [4, 7, 2, 0, 0], [6, 6, 6, 6, 6], [0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(proba, clf.predict_proba(aligned), atol=ATOL, rtol=0)
+    clf.module_.position = None
+    assert not np.allclose(proba[:3], clf.predict_proba(aligned)[:3], atol=1e-3)

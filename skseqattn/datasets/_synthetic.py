@@ -353,9 +353,11 @@ def make_last_token_sequences(
     {
         "n_samples": _N_SAMPLES,
         "length": _LENGTH,
-        "motif": [str],
+        "motif": [str, list, tuple],
         "conservation": [Interval(Real, 0, 1, closed="both")],
         "gc_content": [Interval(Real, 0, 1, closed="both")],
+        "motif_start": [Interval(Integral, 0, None, closed="left"), None],
+        "n_decoys": [Interval(Integral, 0, None, closed="left")],
         "return_motif_positions": ["boolean"],
         "random_state": ["random_state"],
     },
@@ -368,6 +370,8 @@ def make_dna_windows(
     motif="GGGACTTTCC",
     conservation=0.85,
     gc_content=0.41,
+    motif_start=None,
+    n_decoys=0,
     return_motif_positions=False,
     random_state=None,
 ):
@@ -388,8 +392,10 @@ def make_dna_windows(
     length : int, default=60
         Length of every window; at least the length of `motif`.
 
-    motif : str, default='GGGACTTTCC'
+    motif : str or sequence of str, default='GGGACTTTCC'
         Consensus of the binding motif (the default is the NF-kB site), letters of 'ACGT'.
+        A sequence of k motifs makes a task of k + 1 balanced classes: class 0 holds
+        background only and class i holds a copy of ``motif[i - 1]``.
 
     conservation : float, default=0.85
         Probability that a motif position shows its consensus letter; 1 plants exact
@@ -397,6 +403,17 @@ def make_dna_windows(
 
     gc_content : float, default=0.41
         Probability that a background letter is G or C.
+
+    motif_start : int or None, default=None
+        Where the class motif starts. None draws a uniform start per window; an int plants
+        every class motif at that position, so that the signal is positional (as at a
+        splice junction, where the window is centred on the boundary).
+
+    n_decoys : int, default=0
+        Copies of motifs drawn uniformly from `motif`, planted at uniform positions in
+        every window of every class before the class motif. They carry no class
+        information, so only a model that knows where the class motif sits can tell a
+        decoy from it; use them with an int `motif_start`.
 
     return_motif_positions : bool, default=False
         If True, also return where the motif was planted.
@@ -410,11 +427,12 @@ def make_dna_windows(
         The windows, each `length` letters long.
 
     y : ndarray of int of shape (n_samples,)
-        1 for windows with a planted motif, 0 for background only; balanced.
+        1 for windows with a planted motif, 0 for background only; balanced. With k
+        motifs, i for windows holding ``motif[i - 1]``.
 
     positions : list
-        Only if `return_motif_positions`: ``(start, end)`` of the planted motif, or None
-        for windows of class 0.
+        Only if `return_motif_positions`: ``(start, end)`` of the planted class motif, or
+        None for windows of class 0 (decoys are not listed).
 
     See Also
     --------
@@ -441,37 +459,62 @@ def make_dna_windows(
     ['TATAAA', 'GATAAA']
     """
     func = "make_dna_windows"
-    if not motif or set(motif) - set(_DNA):
+    motifs = (motif,) if isinstance(motif, str) else tuple(motif)
+    if not motifs or any(not isinstance(m, str) or not m or set(m) - set(_DNA) for m in motifs):
         raise ValueError(
-            f"{func} expected motif to be a non-empty str of the letters 'ACGT', got "
-            f"{motif!r}; pass for example motif='GGGACTTTCC'."
+            f"{func} expected motif to be a non-empty str of the letters 'ACGT' or a "
+            f"non-empty sequence of such str, got {motif!r}; pass for example "
+            f"motif='GGGACTTTCC' or motif=('CAGGTAAGT', 'TTTCCCTCCAGG')."
         )
-    if length < len(motif):
+    longest = max(len(m) for m in motifs)
+    if length < longest:
         raise ValueError(
-            f"{func} expected length >= len(motif)={len(motif)} so that a window can hold "
+            f"{func} expected length >= len(motif)={longest} so that a window can hold "
             f"the motif, got length={length}; raise length or shorten the motif."
+        )
+    if motif_start is not None and motif_start + longest > length:
+        raise ValueError(
+            f"{func} expected motif_start + len(motif) <= length={length} so that the "
+            f"motif fits in the window, got motif_start={motif_start} with a motif of "
+            f"{longest} letters; pass motif_start <= {length - longest} or None."
         )
     rng = check_random_state(random_state)
 
-    y = _balanced_labels(n_samples, 2, rng)
+    n_classes = len(motifs) + 1
+    y = _balanced_labels(n_samples, n_classes, rng)
     background = np.array([1 - gc_content, gc_content, gc_content, 1 - gc_content]) / 2
     codes = np.searchsorted(np.cumsum(background), rng.random_sample((n_samples, length)))
     codes = np.minimum(codes, 3)  # guard against rounding at the top of the cumsum
 
-    consensus = np.array([_DNA.index(c) for c in motif])
-    m = len(motif)
-    positive = np.flatnonzero(y == 1)
-    starts = rng.randint(0, length - m + 1, size=positive.size)
-    keep = rng.random_sample((positive.size, m)) < conservation
-    other = (consensus + 1 + rng.randint(0, 3, size=(positive.size, m))) % 4
-    planted = np.where(keep, consensus, other)
-    codes[positive[:, None], starts[:, None] + np.arange(m)] = planted
+    def plant(rows, consensus, starts):
+        m = consensus.size
+        keep = rng.random_sample((rows.size, m)) < conservation
+        other = (consensus + 1 + rng.randint(0, 3, size=(rows.size, m))) % 4
+        planted = np.where(keep, consensus, other)
+        codes[rows[:, None], starts[:, None] + np.arange(m)] = planted
+
+    consensi = [np.array([_DNA.index(c) for c in m]) for m in motifs]
+    all_rows = np.arange(n_samples)
+    for _ in range(n_decoys):
+        which = rng.randint(0, len(motifs), size=n_samples)
+        for k, consensus in enumerate(consensi):
+            rows = all_rows[which == k]
+            starts = rng.randint(0, length - consensus.size + 1, size=rows.size)
+            plant(rows, consensus, starts)
+
+    positions = [None] * n_samples
+    for k, consensus in enumerate(consensi, start=1):
+        rows = np.flatnonzero(y == k)
+        if motif_start is None:
+            starts = rng.randint(0, length - consensus.size + 1, size=rows.size)
+        else:
+            starts = np.full(rows.size, motif_start)
+        plant(rows, consensus, starts)
+        for i, start in zip(rows.tolist(), starts.tolist()):
+            positions[i] = (start, start + consensus.size)
 
     X = _codes_to_strings(codes, np.full(n_samples, length), _DNA)
     if return_motif_positions:
-        positions = [None] * n_samples
-        for i, start in zip(positive.tolist(), starts.tolist()):
-            positions[i] = (start, start + m)
         return X, y, positions
     return X, y
 
@@ -778,12 +821,25 @@ def make_first_names(n_samples=1000, *, min_len=3, max_len=10, random_state=None
         "n_features": [Interval(Integral, 1, None, closed="left")],
         "min_len": _LENGTH,
         "max_len": _LENGTH,
+        "signal": [StrOptions({"last_step", "local_pattern"})],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "pattern_len": [Interval(Integral, 1, None, closed="left")],
+        "pattern_scale": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
 def make_variable_length_series(
-    n_samples=500, *, n_features=1, min_len=5, max_len=40, random_state=None
+    n_samples=500,
+    *,
+    n_features=1,
+    min_len=5,
+    max_len=40,
+    signal="last_step",
+    n_classes=2,
+    pattern_len=8,
+    pattern_scale=1.0,
+    random_state=None,
 ):
     """Generate real-valued sequences of varying length labelled by their last step.
 
@@ -804,6 +860,23 @@ def make_variable_length_series(
     min_len, max_len : int, default=5, 40
         Bounds (inclusive) of the uniformly drawn sequence lengths.
 
+    signal : {'last_step', 'local_pattern'}, default='last_step'
+        'last_step' labels each sequence by the sign of its last value, as described
+        above. 'local_pattern' makes a task modelled on sensor recordings: each class
+        owns a template of `pattern_len` steps by `n_features` (smooth waves of random
+        frequency and phase per feature), and each sequence of standard normal noise
+        holds its class's template, times `pattern_scale`, added at a uniform position.
+
+    n_classes : int, default=2
+        Number of balanced classes; more than 2 needs ``signal='local_pattern'``.
+
+    pattern_len : int, default=8
+        Steps of a template (``signal='local_pattern'`` only); at most `min_len`.
+
+    pattern_scale : float, default=1.0
+        Amplitude of the templates against the unit noise (``signal='local_pattern'``
+        only); lower is harder.
+
     random_state : int, RandomState instance or None, default=None
         Seed or generator for reproducible output.
 
@@ -813,7 +886,8 @@ def make_variable_length_series(
         The sequences, float64.
 
     y : ndarray of int of shape (n_samples,)
-        1 if the last value of feature 0 is positive, else 0; balanced.
+        1 if the last value of feature 0 is positive, else 0; balanced. With
+        ``signal='local_pattern'``, the class whose template the sequence holds.
 
     See Also
     --------
@@ -833,7 +907,31 @@ def make_variable_length_series(
     >>> pad_sequences(X).shape
     (3, 8, 2)
     """
-    _check_lengths("make_variable_length_series", min_len, max_len)
+    func = "make_variable_length_series"
+    _check_lengths(func, min_len, max_len)
+    if signal == "local_pattern":
+        if pattern_len > min_len:
+            raise ValueError(
+                f"{func} expected pattern_len <= min_len={min_len} so that every sequence "
+                f"can hold the pattern, got pattern_len={pattern_len}; raise min_len or "
+                f"lower pattern_len."
+            )
+        return _local_pattern_series(
+            n_samples,
+            n_features,
+            min_len,
+            max_len,
+            n_classes,
+            pattern_len,
+            pattern_scale,
+            check_random_state(random_state),
+        )
+    if n_classes != 2:
+        raise ValueError(
+            f"{func} expected n_classes=2 with signal='last_step' (the sign of a value "
+            f"holds two classes), got n_classes={n_classes}; pass signal='local_pattern' "
+            f"for more classes."
+        )
     rng = check_random_state(random_state)
 
     y = _balanced_labels(n_samples, 2, rng)
@@ -843,6 +941,28 @@ def make_variable_length_series(
     magnitude = np.abs(values[ends - 1, 0]) + np.finfo(np.float64).tiny  # never exactly 0
     values[ends - 1, 0] = np.where(y == 1, magnitude, -magnitude)
     X = np.split(values, ends[:-1])
+    return X, y
+
+
+def _local_pattern_series(
+    n_samples, n_features, min_len, max_len, n_classes, pattern_len, scale, rng
+):
+    """Noise sequences each holding its class's smooth template at a uniform position."""
+    steps = np.arange(pattern_len) / pattern_len
+    freq = rng.uniform(0.5, 2.0, size=(n_classes, 1, n_features))
+    phase = rng.uniform(0, 2 * np.pi, size=(n_classes, 1, n_features))
+    window = np.hanning(pattern_len + 2)[1:-1][None, :, None]
+    # (n_classes, pattern_len, n_features)
+    templates = scale * window * np.sin(2 * np.pi * freq * steps[None, :, None] + phase)
+
+    y = _balanced_labels(n_samples, n_classes, rng)
+    lengths = _uniform_lengths(n_samples, min_len, max_len, rng)
+    starts = (rng.random_sample(n_samples) * (lengths - pattern_len + 1)).astype(int)
+    X = []
+    for label, length, start in zip(y.tolist(), lengths.tolist(), starts.tolist()):
+        x = rng.standard_normal((length, n_features))
+        x[start : start + pattern_len] += templates[label]
+        X.append(x)
     return X, y
 
 

@@ -136,6 +136,7 @@ class ExportableSequenceModule(nn.Module):
         self.pool = copy.deepcopy(module.pool)
         self.head = copy.deepcopy(module.head)
         self.ngrams = copy.deepcopy(module.ngrams)
+        self.position = copy.deepcopy(getattr(module, "position", None))
         self.eval()
 
     def _inputs(self, X: torch.Tensor):
@@ -170,6 +171,8 @@ class ExportableSequenceModule(nn.Module):
             aligned = None
             index = target.unsqueeze(2).expand(-1, -1, values.shape[2])
             inputs = torch.zeros_like(values).scatter(1, index, values)
+        if self.position is not None:  # positions count real steps from each row's first
+            inputs = inputs + self.position(X.shape[1], inputs)
         steps = torch.arange(X.shape[1], device=X.device).unsqueeze(0)  # (1, time)
         valid = steps < lengths.unsqueeze(1)  # (batch, time), left-aligned mask
         return inputs, valid, lengths, steps, aligned

@@ -29,6 +29,29 @@ from ._ngrams import HashedNgramLinear
 
 __all__ = ["SequenceClassifierModule", "CELLS", "POOLINGS", "ATTENTIONS"]
 
+
+class SinusoidalPosition(nn.Module):
+    """A learned linear map of sinusoidal position features, (1, time, input_size).
+
+    Features are sin and cos of ``t * 2 pi / period`` for ``n_frequencies`` periods spaced
+    geometrically from 2 to 512 steps; the map starts at zero, so a fresh module computes
+    exactly what it would without positions until training moves it.
+    """
+
+    def __init__(self, input_size: int, n_frequencies: int = 16):
+        super().__init__()
+        periods = torch.logspace(1, 9, n_frequencies, base=2.0)
+        self.register_buffer("angular", 2 * torch.pi / periods, persistent=False)
+        self.proj = nn.Linear(2 * n_frequencies, input_size, bias=False)
+        nn.init.zeros_(self.proj.weight)
+
+    def forward(self, width: int, like: torch.Tensor) -> torch.Tensor:
+        steps = torch.arange(width, device=like.device, dtype=self.angular.dtype)
+        phases = steps[:, None] * self.angular[None, :]  # (time, n_frequencies)
+        features = torch.cat([phases.sin(), phases.cos()], dim=1)
+        return self.proj(features).to(like.dtype).unsqueeze(0)  # (1, time, input_size)
+
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("attention", "last", "mean", "max")
 ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
@@ -94,6 +117,10 @@ class SequenceClassifierModule(nn.Module):
         Sparse gradients for the token embedding, for :class:`torch.optim.SparseAdam`: a
         batch touches a few hundred rows of a large word vocabulary, and a dense optimizer
         would update every row at every step.
+    position_encoding : bool, default=False
+        Add to each step's input a learned linear map (started at zero) of sinusoidal
+        features of its position from the start, so that the RNN and the attention know
+        where a step sits (for signals at fixed positions).
 
     Notes
     -----
@@ -123,6 +150,7 @@ class SequenceClassifierModule(nn.Module):
         ngram_buckets: int = 65536,
         ngram_sparse: bool = False,
         embedding_sparse: bool = False,
+        position_encoding: bool = False,
     ):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
@@ -152,6 +180,7 @@ class SequenceClassifierModule(nn.Module):
             self.embedding = None
             input_size = n_features
 
+        self.position = SinusoidalPosition(input_size) if position_encoding else None
         self.input_dropout = nn.Dropout(dropout)
         self.rnn = CELLS[cell](
             input_size,
@@ -213,6 +242,8 @@ class SequenceClassifierModule(nn.Module):
     def _encode_inputs(self, inputs: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
         """:meth:`encode` from the embedded inputs (batch, time, input_size) on."""
         batch, width = inputs.shape[0], inputs.shape[1]
+        if self.position is not None:
+            inputs = inputs + self.position(width, inputs)
         inputs = self.input_dropout(inputs)
         if bool((lengths == width).all()):
             # No padding at all (batches of one length, as the bucketing produces): the plain

@@ -1,0 +1,270 @@
+"""Accuracy beyond names: positional DNA, domain names and sensor series against baselines.
+
+Three synthetic tasks of the shapes in issue 17, generated with :mod:`skseqattn.datasets`:
+
+- ``dna``: 60-letter windows, 3 balanced classes (background, donor-like motif, acceptor-like
+  motif), the class motif planted at a fixed position around the centre and two decoy copies of
+  either motif at random positions in every window (``make_dna_windows`` with ``motif_start``
+  and ``n_decoys``): only a model that knows *where* a motif sits can separate the classes.
+- ``domains``: benign vs machine-generated domain names (``make_domain_names``).
+- ``series``: ragged 12-dimensional series, 4 classes, each holding its class's local template
+  at a random position in unit noise (``make_variable_length_series(signal='local_pattern')``).
+
+Each task is split 75/25 (stratified, per seed) and scored by accuracy and macro-F1 on the
+test part, with the fit time, for
+
+- ``BiLSTMAttentionClassifier`` with its defaults (``--max-epochs`` aside; extra parameters
+  through ``--params '{"name": value}'``),
+- TF-IDF char 1-4-grams + ``LogisticRegression`` (string tasks),
+- ``HistGradientBoostingClassifier`` on one-hot positions (fixed-length tasks: ``dna``),
+- for series: MiniRocket (``aeon``, a benchmark-only dependency, series zero-padded at the end
+  to the longest; skipped with a note when aeon does not import) and
+  ``HistGradientBoostingClassifier`` on per-feature summary statistics (mean, std, min, max,
+  argmax/length, first-difference std) with the length.
+
+It prints the mean over ``--seeds`` seeds and writes JSON to benchmarks/results/. Timings are
+wall-clock on whatever machine runs it (here a shared 2-core CPU): compare within one run.
+
+Usage: ``PYTHONPATH=. python benchmarks/bench_accuracy.py [--quick] [--seeds 3]``
+(aeon: ``PYTHONPATH=.:/path/to/aeon/site`` if installed aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS_DIR, format_table, machine_info, write_json  # noqa: E402
+
+# Donor-like (exon|intron, "CAG|GTAAGT") and acceptor-like (pyrimidine tract + "AG|G") motifs.
+DNA_MOTIFS = ("CAGGTAAGT", "TTTCCCTTTCAGG")
+DNA_LENGTH = 60
+DNA_START = 24
+SIZES = {"full": {"dna": 3000, "domains": 10000, "series": 600}}
+SIZES["quick"] = {"dna": 900, "domains": 2000, "series": 240}
+
+
+def make_task(name, n, seed):
+    from skseqattn.datasets import make_dna_windows, make_domain_names, make_variable_length_series
+
+    if name == "dna":
+        return make_dna_windows(
+            n,
+            length=DNA_LENGTH,
+            motif=DNA_MOTIFS,
+            motif_start=DNA_START,
+            n_decoys=2,
+            conservation=0.8,
+            random_state=seed,
+        )
+    if name == "domains":
+        return make_domain_names(n, random_state=seed)
+    if name == "series":
+        return make_variable_length_series(
+            n,
+            n_features=12,
+            min_len=15,
+            max_len=30,
+            signal="local_pattern",
+            n_classes=4,
+            pattern_len=8,
+            pattern_scale=1.0,
+            random_state=seed,
+        )
+    raise ValueError(name)
+
+
+def one_hot_positions(X):
+    codes = np.array([[ord(c) for c in x] for x in X])
+    letters = np.unique(codes)
+    return (codes[:, :, None] == letters[None, None, :]).reshape(len(X), -1).astype(np.float32)
+
+
+def summary_features(X):
+    rows = []
+    for x in X:
+        diff = np.diff(x, axis=0)
+        stats = [
+            x.mean(0),
+            x.std(0),
+            x.min(0),
+            x.max(0),
+            x.argmax(0) / len(x),
+            diff.std(0),
+        ]
+        rows.append(np.concatenate([*stats, [len(x)]]))
+    return np.asarray(rows)
+
+
+def pad_end(X):
+    length = max(len(x) for x in X)
+    out = np.zeros((len(X), X[0].shape[1], length))  # (n, channels, time) for aeon
+    for i, x in enumerate(X):
+        out[i, :, : len(x)] = x.T
+    return out
+
+
+def models_for(task, args):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+
+    def ours(seed):
+        params = {"max_epochs": args.max_epochs, **args.params}
+        clf = BiLSTMAttentionClassifier(random_state=seed, **params)
+        return clf if task == "series" else make_pipeline(CharSequenceVectorizer(), clf)
+
+    models = {"skseqattn": ours}
+    if task in ("dna", "domains"):
+        models["tfidf+lr"] = lambda seed: make_pipeline(
+            TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True),
+            LogisticRegression(max_iter=2000, C=10.0),
+        )
+    if task == "dna":
+        models["hgb-onehot"] = lambda seed: make_pipeline(
+            FunctionTransformer(one_hot_positions),
+            HistGradientBoostingClassifier(random_state=seed),
+        )
+    if task == "series":
+        models["hgb-summary"] = lambda seed: make_pipeline(
+            FunctionTransformer(summary_features),
+            HistGradientBoostingClassifier(random_state=seed),
+        )
+        try:
+            from aeon.classification.convolution_based import MiniRocketClassifier
+        except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+            print(f"note: aeon does not import ({type(exc).__name__}: {exc}); no MiniRocket")
+        else:
+            models["minirocket"] = lambda seed: make_pipeline(
+                FunctionTransformer(pad_end),
+                MiniRocketClassifier(random_state=seed),
+            )
+    return models
+
+
+def run(args):
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import train_test_split
+
+    sizes = SIZES["quick" if args.quick else "full"]
+    records = []
+    for task in args.tasks:
+        for seed in range(args.seeds):
+            X, y = make_task(task, sizes[task], seed)
+            idx_train, idx_test = train_test_split(
+                np.arange(len(y)), test_size=0.25, stratify=y, random_state=seed
+            )
+            X_train = [X[i] for i in idx_train]
+            X_test = [X[i] for i in idx_test]
+            y_train, y_test = y[idx_train], y[idx_test]
+            for name, factory in models_for(task, args).items():
+                model = factory(seed)
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                fit_s = time.perf_counter() - start
+                pred = model.predict(X_test)
+                rec = {
+                    "task": task,
+                    "model": name,
+                    "seed": seed,
+                    "n_train": len(y_train),
+                    "n_test": len(y_test),
+                    "accuracy": float(accuracy_score(y_test, pred)),
+                    "macro_f1": float(f1_score(y_test, pred, average="macro")),
+                    "fit_s": fit_s,
+                }
+                if name == "skseqattn":
+                    clf = model if task == "series" else model[-1]
+                    rec["epochs_run"] = len(clf.history_)
+                records.append(rec)
+                print(
+                    f"  {task:8s} seed={seed} {name:12s} acc={rec['accuracy']:.4f} "
+                    f"f1={rec['macro_f1']:.4f} fit={fit_s:.1f}s",
+                    flush=True,
+                )
+    return records
+
+
+def summarise(records):
+    rows = []
+    keys = dict.fromkeys((r["task"], r["model"]) for r in records)
+    for task, model in keys:
+        group = [r for r in records if r["task"] == task and r["model"] == model]
+        rows.append(
+            {
+                "task": task,
+                "model": model,
+                "n_seeds": len(group),
+                "n_train": group[0]["n_train"],
+                "accuracy": float(np.mean([r["accuracy"] for r in group])),
+                "accuracy_std": float(np.std([r["accuracy"] for r in group])),
+                "macro_f1": float(np.mean([r["macro_f1"] for r in group])),
+                "fit_s": float(np.mean([r["fit_s"] for r in group])),
+            }
+        )
+    for task in dict.fromkeys(r["task"] for r in rows):
+        group = [r for r in rows if r["task"] == task]
+        best = max((r for r in group if r["model"] != "skseqattn"), key=lambda r: r["accuracy"])
+        for r in group:
+            r["vs_best_baseline"] = r["accuracy"] - best["accuracy"]
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 seed, small sizes")
+    parser.add_argument("--seeds", type=int, default=None, help="default 3 (1 with --quick)")
+    parser.add_argument("--tasks", nargs="+", default=["dna", "domains", "series"])
+    parser.add_argument("--max-epochs", type=int, default=30, help="the library default: 30")
+    parser.add_argument(
+        "--params", type=json.loads, default={}, help="extra classifier parameters, JSON"
+    )
+    parser.add_argument("--out", default=None, help="JSON path (default results/...)")
+    args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = 1 if args.quick else 3
+
+    start = time.perf_counter()
+    records = run(args)
+    rows = summarise(records)
+    columns = [
+        ("task", "task", "s"),
+        ("model", "model", "s"),
+        ("n_train", "n_train", "d"),
+        ("accuracy", "accuracy", ".4f"),
+        ("accuracy_std", "± std", ".4f"),
+        ("macro_f1", "macro-F1", ".4f"),
+        ("vs_best_baseline", "vs best baseline", "+.4f"),
+        ("fit_s", "fit s", ".1f"),
+    ]
+    print()
+    print(format_table(rows, columns))
+    total = time.perf_counter() - start
+    print(f"\ntotal {total:.0f} s; mean of {args.seeds} seed(s); params {args.params}")
+    out = args.out or RESULTS_DIR / (
+        "bench_accuracy_quick.json" if args.quick else "bench_accuracy.json"
+    )
+    payload = {
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "sizes": SIZES["quick" if args.quick else "full"],
+        "summary": rows,
+        "records": records,
+        "total_s": total,
+        "machine": machine_info(),
+        "note": "shared 2-core CPU: timings are noisy, compare within one run",
+    }
+    print(f"wrote {write_json(out, payload)}")
+
+
+if __name__ == "__main__":
+    main()
