@@ -1017,3 +1017,13 @@ def test_load_refuses_pipeline_steps_that_are_not_estimators(pipeline, tmp_path)
 
     with pytest.raises(FormatError, match=r"estimator\.steps: Last step of Pipeline should"):
         load(_rebuild(path, tmp_path / "s", manifest=steps))
+
+
+def test_save_load_keeps_position_encoding(tmp_path):
+    X = _ids()
+    y = (X[:, 0] == 3).astype(int)
+    clf = tiny(position_encoding=True).fit(X, y)
+    save(clf, tmp_path / "model.zip")
+    loaded = load(tmp_path / "model.zip")
+    assert loaded.position_encoding and loaded.module_.position is not None
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
