@@ -100,3 +100,12 @@ def test_module_names_the_papers_attention(name):
     assert ATTENTIONS == ("additive", "dot", "general", "scaled_dot")
     with pytest.raises(ValueError, match="Bahdanau's attention is 'additive'; Luong's scores"):
         SequenceClassifierModule(n_classes=2, vocab_size=5, attention=name)
+
+
+def test_the_estimator_and_the_module_name_the_same_attentions():
+    # the estimator keeps a torch-free copy of the names and of the papers' mapping
+    from skseqattn import _classifier
+    from skseqattn.nn import _module
+
+    assert _classifier._ATTENTIONS == _module.ATTENTIONS
+    assert _classifier._ATTENTION_HINT.rstrip(".") == _module.ATTENTION_NAMES_HINT.rstrip(".")

@@ -948,16 +948,9 @@ def test_make_dna_windows_new_options_errors(kwargs, message):
 
 
 def test_make_variable_length_series_local_pattern():
+    shape = dict(n_features=3, min_len=10, max_len=20, n_classes=3, pattern_len=6)
     X, y = make_variable_length_series(
-        120,
-        n_features=3,
-        min_len=10,
-        max_len=20,
-        signal="local_pattern",
-        n_classes=3,
-        pattern_len=6,
-        pattern_scale=0.0,
-        random_state=0,
+        120, signal="local_pattern", pattern_scale=0.0, random_state=0, **shape
     )
     assert np.bincount(y).tolist() == [40, 40, 40]
     assert all(x.shape[1] == 3 and 10 <= len(x) <= 20 for x in X)
@@ -965,15 +958,7 @@ def test_make_variable_length_series_local_pattern():
     values = np.concatenate(X)
     assert abs(values.mean()) < 0.1 and abs(values.std() - 1) < 0.1
     X2, y2 = make_variable_length_series(
-        120,
-        n_features=3,
-        min_len=10,
-        max_len=20,
-        signal="local_pattern",
-        n_classes=3,
-        pattern_len=6,
-        pattern_scale=5.0,
-        random_state=0,
+        120, signal="local_pattern", pattern_scale=5.0, random_state=0, **shape
     )
     # same noise and positions, so the difference is the class template, the same per class
     diffs = [b - a for a, b in zip(X, X2)]
