@@ -188,6 +188,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="torch.set_num_threads and OpenMP/BLAS pool size in every worker",
     )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument(
+        "--default-params",
+        type=json.loads,
+        default=None,
+        help='JSON parameters for skseqattn-default beside the defaults, e.g. \'{"conv_kernel": 5}\'',
+    )
     # Hidden: one contender in this (fresh) process.
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker-config", default=None, help=argparse.SUPPRESS)
@@ -279,6 +285,7 @@ def resolve_config(args: argparse.Namespace) -> dict:
         "threads": args.threads,
         "device": args.device,
         "seed": args.seed,
+        "default_params": args.default_params,
     }
 
 
@@ -335,6 +342,8 @@ def explicit_skseqattn_params(cfg: dict, seed: int) -> dict:
         "class_weight": None,
         "logit_adjustment": 0.0,
         "ngram_order": 0,
+        "conv_kernel": 0,
+        "position_encoding": False,
         "validation_fraction": None,
         "early_stopping": False,
         "device": cfg["device"],
@@ -441,7 +450,8 @@ def build_contender(name: str, cfg: dict, seed: int):
         notes["skseqattn_version"] = getattr(skseqattn, "__version__", None)
         supported = set(classifier_cls().get_params())
         if name == "skseqattn-default":
-            wanted = {"random_state": seed, "device": cfg["device"]}
+            extra = cfg.get("default_params") or {}
+            wanted = {"random_state": seed, "device": cfg["device"], **extra}
         else:
             wanted = explicit_skseqattn_params(cfg, seed)
         params = {k: v for k, v in wanted.items() if k in supported}

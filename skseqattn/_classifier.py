@@ -56,7 +56,9 @@ class _TorchDevice(metaclass=_LazyTypeMeta):
 _TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
 
 
-_TABLE_ATTRS = ("n_features_in_", "feature_names_in_")
+# Fitted attributes read off the training data besides the input kind's own; fit records
+# them on reset, and warm starts, partial_fit and load carry them over.
+_TABLE_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_")
 _NEEDS_VALIDATION = ("early_stopping", "lr_schedule")
 
 
@@ -125,12 +127,25 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         surname validation data it adds about 0.02 accuracy and 0.06 macro-F1. 0 leaves it out
         (the pure recurrent model); ignored for real-valued input. The attention weights
         describe the recurrent part only.
-    position_encoding : bool, default=False
+    position_encoding : bool or 'auto', default='auto'
         Add to each step's input (embedded token or feature vector) a learned linear map,
         started at zero, of sinusoidal features of the step's position from the start, so
         that the recurrent layer and the attention know where a step sits: for signals at
-        fixed positions, such as a motif at the centre of a DNA window. Opt-in while it is
-        measured (``benchmarks/bench_accuracy.py``).
+        fixed positions, such as a motif at the centre of a DNA window. ``'auto'`` adds it
+        when every training sequence has the same length (fixed-length windows, where a
+        position means the same in every row) and leaves it out for sequences of varying
+        length (names, texts, ragged series), where a position from the start means little;
+        ``position_encoding_`` records the choice. On the fixed-length DNA task of
+        ``benchmarks/bench_accuracy.py`` it lifts accuracy from 0.50 to 0.94.
+    conv_kernel : int, default=5
+        Width of a convolution over the step inputs (embedded tokens or feature vectors)
+        before the recurrent layer, its ReLU output added to them: each step also sees the
+        ``conv_kernel`` steps around it (odd; 0 leaves it out), so that a short local
+        pattern (a motif, a syllable, a shape in a series) reaches the recurrent layer as
+        one feature. Steps beyond a sequence's end are zeros, so that predictions do not
+        depend on how a batch is padded. On the DNA task of ``benchmarks/bench_accuracy.py``
+        it adds 0.02-0.03 accuracy; on surnames, domain names and series it changes
+        accuracy by less than a seed's spread.
     ngram_buckets : int or 'auto', default='auto'
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
         make more n-grams share a row. The table holds ``ngram_buckets * n_classes``
@@ -320,7 +335,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "embedding_weights": ["array-like", None],
         "freeze_embeddings": ["boolean"],
         "ngram_order": [Interval(Integral, 0, None, closed="left")],
-        "position_encoding": ["boolean"],
+        "position_encoding": ["boolean", StrOptions({"auto"})],
+        "conv_kernel": [Interval(Integral, 0, None, closed="left")],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
@@ -360,7 +376,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         embedding_weights=None,
         freeze_embeddings=False,
         ngram_order=4,
-        position_encoding=False,
+        position_encoding="auto",
+        conv_kernel=5,
         ngram_buckets="auto",
         unknown_id=None,
         input_type="auto",
@@ -397,6 +414,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.freeze_embeddings = freeze_embeddings
         self.ngram_order = ngram_order
         self.position_encoding = position_encoding
+        self.conv_kernel = conv_kernel
         self.ngram_buckets = ngram_buckets
         self.unknown_id = unknown_id
         self.input_type = input_type
@@ -473,6 +491,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         seqs = kind.check(X, name)
         if reset and kind_class is FeatureInput and not is_table:
             meta["n_features_in_"] = seqs.values.shape[1]
+        if reset:
+            meta["position_encoding_"] = _positions_for(self.position_encoding, seqs.lengths)
         if not reset:
             kind.check_fitted(seqs, name)
         return seqs, kind, meta
@@ -572,11 +592,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(pool[valid]), None
 
     # ------------------------------------------------------------------ building the net
-    def _new_net(self, kind, n_classes, *, device, valid_ds, rng, logit_offset):
-        """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike."""
+    def _new_net(self, kind, n_classes, *, positions, device, valid_ds, rng, logit_offset):
+        """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike.
+
+        ``positions`` is the resolved ``position_encoding`` (``position_encoding_``).
+        """
         from ._net import build_module, build_net
 
-        module = build_module(self, kind, n_classes)
+        module = build_module(self, kind, n_classes, positions=positions)
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
@@ -717,6 +740,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net = self._new_net(
                     kind,
                     len(classes),
+                    positions=meta["position_encoding_"],
                     device=device,
                     valid_ds=valid_ds,
                     rng=rng,
@@ -796,6 +820,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         """
         name = type(self).__name__
         first = not hasattr(self, "net_")
+        if first:
+            _check_finite_parameters(self, name)
         if first and classes is None:
             raise ValueError(
                 f"{name}.partial_fit needs classes on its first call, got classes=None; pass "
@@ -873,6 +899,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net = self._new_net(
                     kind,
                     len(classes_arr),
+                    positions=meta["position_encoding_"],
                     device=device,
                     valid_ds=None,
                     rng=rng,
@@ -936,12 +963,15 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         from ._sequences import RaggedSequences
 
         kind = kind_named(fitted.get("input_type_")).from_fitted(fitted)
+        # Saved before 'auto' existed: the parameter was a bool and said it.
+        positions = bool(fitted.get("position_encoding_", self.position_encoding is True))
+        fitted = {**fitted, "position_encoding_": positions}
         if self.attention == "dot" and not callable(state_dict) and "pool.query" in state_dict:
             self.attention = "scaled_dot"  # saved when 'dot' meant the learned query
         if callable(state_dict):
             from ._net import module_shapes
 
-            state_dict = state_dict(module_shapes(self, kind, len(classes)))
+            state_dict = state_dict(module_shapes(self, kind, len(classes), positions=positions))
         # Mirror the callbacks of the original net (early stopping and the schedule exist
         # when validation data did), so that warm_start training continues alike. The
         # placeholder validation set is never read: fit passes its own.
@@ -951,6 +981,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         net = self._new_net(
             kind,
             len(classes),
+            positions=positions,
             device=device,
             valid_ds=placeholder,
             rng=np.random.RandomState(0),
@@ -1074,9 +1105,15 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("unknown_id", 1)  # pickled before unknown_id: read unseen ids as 1
         state.setdefault("distributed", False)  # parameters added since: their defaults
         state.setdefault("position_encoding", False)
+        state.setdefault("conv_kernel", 0)
         module = getattr(state.get("net_"), "module_", None)
         if module is not None and not hasattr(module, "position"):
             module.position = None  # pickled before position_encoding: no positions
+        if module is not None and not hasattr(module, "conv"):
+            module.conv = None  # pickled before conv_kernel: no convolution
+        if module is not None and "position_encoding_" not in state:
+            state["position_encoding_"] = module.position is not None  # before 'auto'
+
         super().__setstate__(state)
         if "net_" in state:
             self.module_ = self.net_.module_
@@ -1087,6 +1124,20 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 self.unknown_id_ = self._input.unknown_id  # token input
             if self.attention == "dot" and type(self.module_.pool).__name__ != "DotAttention":
                 self.attention = "scaled_dot"  # pickled when 'dot' meant the learned query
+
+
+def _positions_for(position_encoding, lengths) -> bool:
+    """The fitted ``position_encoding_``: the parameter, or the rule of ``'auto'``.
+
+    ``'auto'`` adds positions when every training sequence has the same length (at least 2
+    sequences of at least 2 steps, no padding): fixed-length windows, whose positions mean
+    the same in every row. Ragged sequences (names, texts, series of varying length) leave
+    them out.
+    """
+    if position_encoding != "auto":
+        return bool(position_encoding)
+    lengths = np.asarray(lengths)
+    return bool(lengths.size >= 2 and lengths.min() >= 2 and lengths.min() == lengths.max())
 
 
 def _softmax(logits):
@@ -1121,6 +1172,12 @@ def _check_finite_parameters(est, name):
     overflow float32 (``value cannot be converted to type float``) or the loss turns NaN
     in the first batches.
     """
+    if est.conv_kernel % 2 == 0 and est.conv_kernel:
+        raise ValueError(
+            f"{name} got conv_kernel={est.conv_kernel}, but the convolution is centred on "
+            f"each step and needs an odd width; pass {est.conv_kernel - 1} or "
+            f"{est.conv_kernel + 1}, or 0 to leave it out."
+        )
     if not np.isfinite(est.lr) or est.lr > _MAX_LR:
         raise ValueError(
             f"{name} got lr={est.lr:g}, far beyond any learning rate that trains: the first "

@@ -342,11 +342,11 @@ def _scatter_steps(flat, batch_weights, sequences, rows):
     flat[np.repeat(sequences.offsets[rows], lens) + c] = batch_weights[r, c]
 
 
-def build_module(est, kind, n_classes):
+def build_module(est, kind, n_classes, *, positions):
     """A fresh :class:`~skseqattn.nn.SequenceClassifierModule` for the estimator ``est``.
 
     ``kind`` is the fitted input kind (:mod:`skseqattn._inputs`): it gives the embedding's
-    size or the number of features.
+    size or the number of features. ``positions`` is the resolved ``position_encoding``.
     """
     from .nn import SequenceClassifierModule
 
@@ -376,7 +376,8 @@ def build_module(est, kind, n_classes):
         # Adam cannot take sparse gradients; the net gives the table SparseAdam then.
         ngram_sparse=_adam_like(est),
         embedding_sparse=_sparse_embedding(est, kind),
-        position_encoding=est.position_encoding,
+        position_encoding=positions,
+        conv_kernel=est.conv_kernel,
     )
     unknown_row = getattr(kind, "unknown_id", None)
     if weights is None and module.embedding is not None and unknown_row == args["vocab_size"] - 1:
@@ -414,7 +415,7 @@ def _sparse_embedding(est, kind) -> bool:
     )
 
 
-def module_shapes(est, kind, n_classes):
+def module_shapes(est, kind, n_classes, *, positions):
     """``{name: (shape, dtype)}`` of the weights :func:`build_module` would make.
 
     The module is built on torch's meta device, so that nothing is allocated: this is how
@@ -422,7 +423,7 @@ def module_shapes(est, kind, n_classes):
     anything real.
     """
     with torch.device("meta"):
-        module = build_module(est, kind, n_classes)
+        module = build_module(est, kind, n_classes, positions=positions)
     return {key: (tuple(value.shape), value.dtype) for key, value in module.state_dict().items()}
 
 

@@ -773,13 +773,126 @@ def test_position_encoding_starts_neutral_and_learns():
     assert weight.shape == (8, 32) and float(weight.detach().abs().sum()) > 0
     again = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(again.predict_proba(X_str), pipe.predict_proba(X_str))
-    assert BiLSTMAttentionClassifier().position_encoding is False
+    assert BiLSTMAttentionClassifier().position_encoding == "auto"
+    assert pipe[-1].position_encoding_ is True
+
+
+@pytest.mark.parametrize(
+    "X, param, expected",
+    [
+        # fixed-length windows: positions mean the same in every row
+        (np.array([[2, 3, 4], [4, 3, 2], [3, 3, 3], [2, 2, 4]] * 10), "auto", True),
+        # padded rows of varying length: a position from the start means little
+        (np.array([[2, 3, 4], [4, 3, 0], [3, 0, 0], [2, 2, 4]] * 10), "auto", False),
+        ([np.ones((3, 2)), np.zeros((5, 2))] * 20, "auto", False),
+        ([np.ones((4, 2)), np.zeros((4, 2))] * 20, "auto", True),
+        # one step: nothing to tell apart
+        (np.array([[2], [3]] * 20), "auto", False),
+        # the bools are obeyed whatever the lengths
+        (np.array([[2, 3, 4], [4, 3, 2]] * 20), False, False),
+        (np.array([[2, 3, 4], [4, 3, 0]] * 20), True, True),
+    ],
+)
+def test_position_encoding_auto_follows_the_lengths(X, param, expected):
+    y = [0, 1] * (len(X) // 2)
+    clf = BiLSTMAttentionClassifier(
+        position_encoding=param, hidden_size=4, embedding_dim=4, max_epochs=1, random_state=0
+    ).fit(X, y)
+    assert clf.position_encoding_ is expected
+    assert (clf.module_.position is not None) is expected
+    assert clf.position_encoding == param  # the parameter is left as given
+
+
+def test_position_encoding_auto_is_fixed_by_the_first_fit():
+    fixed = np.array([[2, 3, 4], [4, 3, 2]] * 20)
+    ragged = np.array([[2, 3, 0], [4, 3, 2]] * 20)
+    y = [0, 1] * 20
+    clf = BiLSTMAttentionClassifier(
+        hidden_size=4, embedding_dim=4, max_epochs=1, warm_start=True, random_state=0
+    )
+    clf.fit(fixed, y).fit(ragged, y)  # a warm start continues the same module
+    assert clf.position_encoding_ is True and clf.module_.position is not None
+    stream = BiLSTMAttentionClassifier(hidden_size=4, embedding_dim=4, random_state=0)
+    stream.partial_fit(ragged, y, classes=[0, 1]).partial_fit(fixed, y)
+    assert stream.position_encoding_ is False and stream.module_.position is None
+    clf.set_params(warm_start=False).fit(ragged, y)  # a new fit decides anew
+    assert clf.position_encoding_ is False and clf.module_.position is None
 
 
 def test_position_encoding_rejects_non_booleans():
     clf = BiLSTMAttentionClassifier(position_encoding="yes", max_epochs=1)
     with pytest.raises(
-        ValueError, match="'position_encoding' parameter of BiLSTMAttentionClassifier"
+        ValueError,
+        match=r"'position_encoding' parameter of BiLSTMAttentionClassifier must be .*bool.* "
+        r"or a str among \{'auto'\}. Got 'yes' instead.",
     ):
         clf.fit([[1, 2], [2, 3]], [0, 1])
     assert not hasattr(clf, "module_")
+
+
+# --------------------------------------------------------------------------- conv_kernel
+
+
+def test_local_convolution_ignores_what_padding_holds():
+    from skseqattn.nn._module import LocalConvolution
+
+    torch.manual_seed(0)
+    conv = LocalConvolution(3, 5)
+    inputs = torch.randn(2, 6, 3)
+    mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    out = conv(inputs, mask)
+    garbage = inputs.clone()
+    garbage[1, 3:] = 100.0  # whatever sits beyond the last real step
+    torch.testing.assert_close(conv(garbage, mask)[1, :3], out[1, :3])
+    # the row alone, without padding, gives the same outputs at its real steps
+    alone = conv(inputs[1:, :3], torch.ones(1, 3, dtype=torch.bool))
+    torch.testing.assert_close(alone[0], out[1, :3])
+    with pytest.raises(ValueError, match="kernel_size must be a positive odd int, got 4"):
+        LocalConvolution(3, 4)
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_conv_kernel_predictions_do_not_depend_on_padding(features):
+    rng = np.random.RandomState(0)
+    lengths = rng.randint(1, 8, size=60)
+    if features:
+        X = [rng.randn(k, 2) for k in lengths]
+        y = [int(x[:, 0].max() > 1) for x in X]
+    else:
+        X = np.zeros((60, 7), dtype=int)
+        for i, k in enumerate(lengths):
+            X[i, :k] = rng.randint(1, 6, size=k)
+        y = (X[:, 0] > 2).astype(int)
+    clf = BiLSTMAttentionClassifier(
+        conv_kernel=3, hidden_size=6, embedding_dim=6, max_epochs=2, random_state=0
+    ).fit(X, y)
+    assert clf.module_.conv.conv.kernel_size == (3,)
+    proba = clf.predict_proba(X)
+    if features:
+        one_by_one = np.vstack([clf.predict_proba([x]) for x in X[:10]])
+    else:
+        wide = np.hstack([X, np.zeros((60, 6), dtype=int)])
+        np.testing.assert_allclose(clf.predict_proba(wide), proba, atol=1e-6, rtol=0)
+        one_by_one = np.vstack([clf.predict_proba(X[i : i + 1, : lengths[i]]) for i in range(10)])
+    np.testing.assert_allclose(one_by_one, proba[:10], atol=1e-6, rtol=0)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+
+
+def test_conv_kernel_must_be_odd_and_a_failed_fit_changes_nothing():
+    X = np.array([[2, 3, 4], [4, 3, 2]] * 20)
+    y = [0, 1] * 20
+    clf = BiLSTMAttentionClassifier(hidden_size=4, embedding_dim=4, max_epochs=1, random_state=0)
+    clf.fit(X, y)
+    before = clf.predict_proba(X)
+    msg = (
+        "BiLSTMAttentionClassifier got conv_kernel=4, but the convolution is centred on each "
+        "step and needs an odd width; pass 3 or 5, or 0 to leave it out."
+    )
+    with pytest.raises(ValueError, match=msg):
+        clf.set_params(conv_kernel=4).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    with pytest.raises(ValueError, match=msg):
+        BiLSTMAttentionClassifier(conv_kernel=4).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(InvalidParameterError, match="'conv_kernel' parameter"):
+        BiLSTMAttentionClassifier(conv_kernel=-1).fit(X, y)

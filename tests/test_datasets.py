@@ -922,6 +922,49 @@ def test_make_dna_windows_defaults_unchanged_by_the_new_options():
     # the single-motif stream of random numbers is the one of earlier releases
     X, y = make_dna_windows(4, length=20, motif="TATAAA", random_state=0)
     assert X[1] == "CTAGATGCATCTATAAAGCC" and y.tolist() == [0, 1, 1, 0]
+    # and a fixed start without jitter draws no shifts: the windows of before the jitter
+    kwargs = dict(length=30, motif=("CAGGT", "TTTAG"), motif_start=10, random_state=3)
+    assert make_dna_windows(50, **kwargs)[0] == make_dna_windows(50, motif_jitter=0, **kwargs)[0]
+
+
+def test_make_dna_windows_jitter_moves_the_motif_around_its_start():
+    motifs = ("CAGGTAAGT", "TTTCCCTTTCAGG")
+    X, y, positions = make_dna_windows(
+        600,
+        length=40,
+        motif=motifs,
+        motif_start=20,
+        motif_jitter=3,
+        conservation=1.0,
+        return_motif_positions=True,
+        random_state=0,
+    )
+    starts = {}
+    for x, label, pos in zip(X, y, positions):
+        if label:
+            assert x[pos[0] : pos[1]] == motifs[label - 1]
+            starts.setdefault(label, set()).add(pos[0])
+    assert starts[1] == set(range(17, 24))  # every shift in [-3, 3] occurs
+    # near the end of the window the shifts are kept inside it
+    _, _, positions = make_dna_windows(
+        300,
+        length=20,
+        motif="TATAAA",
+        motif_start=13,
+        motif_jitter=4,
+        return_motif_positions=True,
+        random_state=0,
+    )
+    assert {p[0] for p in positions if p} == set(range(9, 15))
+
+
+def test_make_dna_windows_weights_set_the_class_proportions():
+    X, y = make_dna_windows(1000, motif=("CAGGT", "TTTAG"), weights=(2, 1, 1), random_state=0)
+    assert np.bincount(y).tolist() == [500, 250, 250] and len(X) == 1000
+    _, y = make_dna_windows(7, motif="TATAAA", weights=[2, 1], random_state=0)
+    assert np.bincount(y).tolist() == [5, 2]  # rounded shares that add up to n_samples
+    _, y = make_dna_windows(10, motif="TATAAA", weights=np.array([0, 3]), random_state=0)
+    assert np.bincount(y, minlength=2).tolist() == [0, 10]
 
 
 @pytest.mark.parametrize(
@@ -940,6 +983,20 @@ def test_make_dna_windows_defaults_unchanged_by_the_new_options():
             {"motif": ("TATAAA", "XYZ")},
             r"got \('TATAAA', 'XYZ'\); pass for example",
         ),
+        (
+            {"motif": "TATAAA", "motif_jitter": 2},
+            r"make_dna_windows got motif_jitter=2 without motif_start: the jitter moves the "
+            r"motif around a fixed start; pass an int motif_start, or motif_jitter=0\.",
+        ),
+        (
+            {"motif": ("TATAAA", "CCAAT"), "weights": (1, 1)},
+            r"make_dna_windows expected weights to hold 3 finite, non-negative proportions "
+            r"\(one per class: background, then each motif\) with a positive sum, got "
+            r"\[1\.0, 1\.0\]\.",
+        ),
+        ({"weights": (1, -1)}, r"got \[1\.0, -1\.0\]"),
+        ({"weights": (0, 0)}, r"got \[0\.0, 0\.0\]"),
+        ({"weights": (1, float("nan"))}, r"got \[1\.0, nan\]"),
     ],
 )
 def test_make_dna_windows_new_options_errors(kwargs, message):

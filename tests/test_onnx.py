@@ -285,3 +285,17 @@ def test_export_onnx_keeps_position_encoding(tmp_path):
     np.testing.assert_allclose(proba, clf.predict_proba(aligned), atol=ATOL, rtol=0)
     clf.module_.position = None
     assert not np.allclose(proba[:3], clf.predict_proba(aligned)[:3], atol=1e-3)
+
+
+def test_export_onnx_keeps_the_convolution(tmp_path):
+    clf = _fit_ids(conv_kernel=3, position_encoding=True)
+    with torch.no_grad():  # clearly non-zero maps, so that leaving either out would show
+        clf.module_.conv.conv.weight.normal_(0, 1.0)
+        clf.module_.position.proj.weight.normal_(0, 1.0)
+    session = _session(export_onnx(clf, tmp_path / "conv.onnx"))
+    worst = _max_diff(session, clf, _batches(np.random.RandomState(3), high=8))
+    assert worst < ATOL
+    X = np.array([[2, 5, 3, 0, 0], [0, 0, 4, 7, 2]])
+    (proba,) = session.run(["probabilities"], {"ids": X})
+    clf.module_.conv = None
+    assert not np.allclose(proba, clf.predict_proba(X), atol=1e-3)

@@ -966,8 +966,8 @@ def test_load_compares_shapes_before_reading_tensors_or_building(saved, tmp_path
         calls.append(("read", name))
         return real_read(self, name)
 
-    def build(*args):
-        module = real_build(*args)
+    def build(*args, **kwargs):
+        module = real_build(*args, **kwargs)
         calls.append(("build", next(module.parameters()).device.type))
         return module
 
@@ -1026,4 +1026,29 @@ def test_save_load_keeps_position_encoding(tmp_path):
     save(clf, tmp_path / "model.zip")
     loaded = load(tmp_path / "model.zip")
     assert loaded.position_encoding and loaded.module_.position is not None
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_save_load_keeps_the_convolution(tmp_path):
+    X = _ids()
+    y = (X[:, 0] == 3).astype(int)
+    clf = tiny(conv_kernel=3).fit(X, y)
+    save(clf, tmp_path / "model.zip")
+    loaded = load(tmp_path / "model.zip")
+    assert loaded.conv_kernel == 3 and loaded.module_.conv.conv.kernel_size == (3,)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_save_load_keeps_what_position_encoding_auto_chose(tmp_path, fixed):
+    X = np.array([[2, 3, 4, 5], [5, 4, 3, 2], [3, 3, 4, 4], [2, 5, 5, 3]] * 10)
+    if not fixed:
+        X[1::4, 2:] = 0  # some rows padded: ragged
+    y = (X[:, 0] == 3).astype(int)
+    clf = tiny(position_encoding="auto").fit(X, y)
+    assert clf.position_encoding_ is fixed
+    save(clf, tmp_path / "model.zip")
+    loaded = load(tmp_path / "model.zip")
+    assert loaded.position_encoding == "auto" and loaded.position_encoding_ is fixed
+    assert (loaded.module_.position is not None) is fixed
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

@@ -358,6 +358,8 @@ def make_last_token_sequences(
         "gc_content": [Interval(Real, 0, 1, closed="both")],
         "motif_start": [Interval(Integral, 0, None, closed="left"), None],
         "n_decoys": [Interval(Integral, 0, None, closed="left")],
+        "motif_jitter": [Interval(Integral, 0, None, closed="left")],
+        "weights": ["array-like", None],
         "return_motif_positions": ["boolean"],
         "random_state": ["random_state"],
     },
@@ -372,6 +374,8 @@ def make_dna_windows(
     gc_content=0.41,
     motif_start=None,
     n_decoys=0,
+    motif_jitter=0,
+    weights=None,
     return_motif_positions=False,
     random_state=None,
 ):
@@ -414,6 +418,18 @@ def make_dna_windows(
         every window of every class before the class motif. They carry no class
         information, so only a model that knows where the class motif sits can tell a
         decoy from it; use them with an int `motif_start`.
+
+    motif_jitter : int, default=0
+        With an int `motif_start`, move each class motif by a uniform shift in
+        ``[-motif_jitter, motif_jitter]`` (kept inside the window): the signal sits *near*
+        a fixed position, as elements upstream of a splice site sit at varying distances
+        from it. A model that reads each position on its own must then learn every shift.
+
+    weights : array-like of shape (len(motif) + 1,), default=None
+        Proportions of the classes, in the order of the labels (class 0 first); None makes
+        them balanced. They are normalised to sum to 1, and the class sizes are the rounded
+        shares of `n_samples`. Splice-junction data, for instance, has about half of its
+        windows without a junction: ``weights=(2, 1, 1)``.
 
     return_motif_positions : bool, default=False
         If True, also return where the motif was planted.
@@ -478,10 +494,32 @@ def make_dna_windows(
             f"motif fits in the window, got motif_start={motif_start} with a motif of "
             f"{longest} letters; pass motif_start <= {length - longest} or None."
         )
+    n_classes = len(motifs) + 1
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (n_classes,) or not np.all(np.isfinite(weights)) or (
+            weights < 0
+        ).any() or weights.sum() <= 0:
+            raise ValueError(
+                f"{func} expected weights to hold {n_classes} finite, non-negative "
+                f"proportions (one per class: background, then each motif) with a positive "
+                f"sum, got {weights.tolist()!r}."
+            )
+    if motif_jitter and motif_start is None:
+        raise ValueError(
+            f"{func} got motif_jitter={motif_jitter} without motif_start: the jitter moves "
+            "the motif around a fixed start; pass an int motif_start, or motif_jitter=0."
+        )
     rng = check_random_state(random_state)
 
-    n_classes = len(motifs) + 1
-    y = _balanced_labels(n_samples, n_classes, rng)
+    if weights is None:
+        y = _balanced_labels(n_samples, n_classes, rng)
+    else:
+        shares = weights / weights.sum()
+        sizes = np.floor(shares * n_samples).astype(int)
+        # the rows left by rounding down go to the classes with the largest remainders
+        sizes[np.argsort(sizes - shares * n_samples)[: n_samples - sizes.sum()]] += 1
+        y = rng.permutation(np.repeat(np.arange(n_classes), sizes))
     background = np.array([1 - gc_content, gc_content, gc_content, 1 - gc_content]) / 2
     codes = np.searchsorted(np.cumsum(background), rng.random_sample((n_samples, length)))
     codes = np.minimum(codes, 3)  # guard against rounding at the top of the cumsum
@@ -509,6 +547,9 @@ def make_dna_windows(
             starts = rng.randint(0, length - consensus.size + 1, size=rows.size)
         else:
             starts = np.full(rows.size, motif_start)
+            if motif_jitter:  # no draw without jitter: the same windows as before it
+                shift = rng.randint(-motif_jitter, motif_jitter + 1, size=rows.size)
+                starts = np.clip(starts + shift, 0, length - consensus.size)
         plant(rows, consensus, starts)
         for i, start in zip(rows.tolist(), starts.tolist()):
             positions[i] = (start, start + consensus.size)

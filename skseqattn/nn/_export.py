@@ -137,6 +137,7 @@ class ExportableSequenceModule(nn.Module):
         self.head = copy.deepcopy(module.head)
         self.ngrams = copy.deepcopy(module.ngrams)
         self.position = copy.deepcopy(getattr(module, "position", None))
+        self.conv = copy.deepcopy(getattr(module, "conv", None))
         self.eval()
 
     def _inputs(self, X: torch.Tensor):
@@ -171,10 +172,12 @@ class ExportableSequenceModule(nn.Module):
             aligned = None
             index = target.unsqueeze(2).expand(-1, -1, values.shape[2])
             inputs = torch.zeros_like(values).scatter(1, index, values)
-        if self.position is not None:  # positions count real steps from each row's first
-            inputs = inputs + self.position(X.shape[1], inputs)
         steps = torch.arange(X.shape[1], device=X.device).unsqueeze(0)  # (1, time)
         valid = steps < lengths.unsqueeze(1)  # (batch, time), left-aligned mask
+        if self.conv is not None:  # as the module: on the left-aligned steps, zeros after
+            inputs = self.conv(inputs, valid)
+        if self.position is not None:  # positions count real steps from each row's first
+            inputs = inputs + self.position(X.shape[1], inputs)
         return inputs, valid, lengths, steps, aligned
 
     def encode(self, X: torch.Tensor):

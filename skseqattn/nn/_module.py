@@ -52,6 +52,27 @@ class SinusoidalPosition(nn.Module):
         return self.proj(features).to(like.dtype).unsqueeze(0)  # (1, time, input_size)
 
 
+class LocalConvolution(nn.Module):
+    """A residual 1-D convolution over the step inputs: ``x + relu(conv(x))``.
+
+    Each step's input gains features of the `kernel_size` steps around it (odd, centred),
+    so that a short pattern (a motif, a syllable, a local shape in a series) is one
+    feature the recurrent layer reads rather than a run of steps it must remember. Steps
+    outside ``mask`` are set to zero first, so that what follows a row's last real step
+    is the same zero padding, however much padding the batch has.
+    """
+
+    def __init__(self, input_size: int, kernel_size: int):
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}.")
+        self.conv = nn.Conv1d(input_size, input_size, kernel_size, padding=kernel_size // 2)
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = inputs.masked_fill(~mask.unsqueeze(2), 0.0)  # (batch, time, input_size)
+        return x + torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
+
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("attention", "last", "mean", "max")
 ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
@@ -121,6 +142,9 @@ class SequenceClassifierModule(nn.Module):
         Add to each step's input a learned linear map (started at zero) of sinusoidal
         features of its position from the start, so that the RNN and the attention know
         where a step sits (for signals at fixed positions).
+    conv_kernel : int, default=0
+        Width (odd) of a residual convolution over the step inputs before the RNN (see
+        :class:`LocalConvolution`); 0 leaves it out.
 
     Notes
     -----
@@ -151,6 +175,7 @@ class SequenceClassifierModule(nn.Module):
         ngram_sparse: bool = False,
         embedding_sparse: bool = False,
         position_encoding: bool = False,
+        conv_kernel: int = 0,
     ):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
@@ -180,6 +205,7 @@ class SequenceClassifierModule(nn.Module):
             self.embedding = None
             input_size = n_features
 
+        self.conv = LocalConvolution(input_size, conv_kernel) if conv_kernel else None
         self.position = SinusoidalPosition(input_size) if position_encoding else None
         self.input_dropout = nn.Dropout(dropout)
         self.rnn = CELLS[cell](
@@ -242,6 +268,8 @@ class SequenceClassifierModule(nn.Module):
     def _encode_inputs(self, inputs: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
         """:meth:`encode` from the embedded inputs (batch, time, input_size) on."""
         batch, width = inputs.shape[0], inputs.shape[1]
+        if self.conv is not None:
+            inputs = self.conv(inputs, mask)
         if self.position is not None:
             inputs = inputs + self.position(width, inputs)
         inputs = self.input_dropout(inputs)
