@@ -192,7 +192,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--default-params",
         type=json.loads,
         default=None,
-        help='JSON parameters for skseqattn-default beside the defaults, e.g. \'{"conv_kernel": 5}\'',
+        help="JSON parameters for skseqattn-default beside the defaults, e.g. "
+        "'{\"conv_kernel\": 0}'",
     )
     # Hidden: one contender in this (fresh) process.
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)

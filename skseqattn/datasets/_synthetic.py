@@ -497,9 +497,12 @@ def make_dna_windows(
     n_classes = len(motifs) + 1
     if weights is not None:
         weights = np.asarray(weights, dtype=float)
-        if weights.shape != (n_classes,) or not np.all(np.isfinite(weights)) or (
-            weights < 0
-        ).any() or weights.sum() <= 0:
+        if (
+            weights.shape != (n_classes,)
+            or not np.all(np.isfinite(weights))
+            or (weights < 0).any()
+            or weights.sum() <= 0
+        ):
             raise ValueError(
                 f"{func} expected weights to hold {n_classes} finite, non-negative "
                 f"proportions (one per class: background, then each motif) with a positive "
