@@ -345,6 +345,8 @@ def explicit_skseqattn_params(cfg: dict, seed: int) -> dict:
         "ngram_order": 0,
         "conv_kernel": 0,
         "position_encoding": False,
+        # the vectorizer's unknown id, as the hand-written loop reads it: no extra row
+        "unknown_id": 1,
         "validation_fraction": None,
         "early_stopping": False,
         "device": cfg["device"],

@@ -113,6 +113,8 @@ _ADDED_PARAMS = {
         "logit_adjustment": 0.0,
         "mixed_precision": False,
         "unknown_id": 1,  # ids above those seen in fit were read as 1
+        "position_encoding": False,
+        "conv_kernel": 0,
     }
 }
 

@@ -326,6 +326,20 @@ def test_classifier_pickled_before_unknown_id_reads_unseen_ids_as_1(ids_data):
     np.testing.assert_array_equal(restored.predict_proba(beyond), clf.predict_proba(beyond))
 
 
+def test_classifier_pickled_before_conv_kernel_and_positions_predicts_the_same(ids_data):
+    X, y = ids_data
+    clf = tiny(conv_kernel=0, position_encoding=False, max_epochs=1).fit(X, y)
+    old = copy.deepcopy(clf)  # as pickled before the parameters existed
+    del old.conv_kernel, old.position_encoding, old.position_encoding_
+    del old.module_.conv, old.module_.position
+    restored = pickle.loads(pickle.dumps(old))
+    params = restored.get_params()
+    assert (params["conv_kernel"], params["position_encoding"]) == (0, False)
+    assert restored.position_encoding_ is False
+    assert restored.module_.conv is None and restored.module_.position is None
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
 def test_classifier_bad_unknown_id_names_it(ids_data):
     with pytest.raises(InvalidParameterError, match="'unknown_id' parameter"):
         tiny(unknown_id=0).fit(*ids_data)

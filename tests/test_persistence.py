@@ -682,6 +682,23 @@ def test_load_file_from_before_unknown_id_reads_unseen_ids_as_1(tmp_path):
     assert np.array_equal(loaded.predict_proba(beyond), clf.predict_proba(beyond))
 
 
+def test_load_file_from_before_conv_kernel_and_positions_builds_the_old_network(tmp_path):
+    X = _ids()
+    clf = tiny(conv_kernel=0, position_encoding=False).fit(X, _labels("str", X[:, 0] > 4))
+    path = save(clf, tmp_path / "model.skseqattn")
+
+    def as_before(doc):
+        body = doc["estimator"]["__estimator__"]
+        del body["params"]["conv_kernel"], body["params"]["position_encoding"]
+        del body["fitted"]["position_encoding_"]
+
+    loaded = load(_rebuild(path, tmp_path / "old.skseqattn", manifest=as_before))
+    assert (loaded.conv_kernel, loaded.position_encoding) == (0, False)
+    assert loaded.module_.conv is None and loaded.module_.position is None
+    assert loaded.position_encoding_ is False
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_load_bad_fitted_attributes(saved, tmp_path):
     def classes(doc):
         fitted = doc["estimator"]["__estimator__"]["fitted"]
