@@ -281,6 +281,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         token input, whose width may differ between calls.
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame of univariate sequences.
+    position_encoding_ : bool
+        Whether the module adds position features: `position_encoding`, or what its
+        ``'auto'`` chose from the training lengths (True when all were equal).
     feature_mean_, feature_scale_ : ndarray of shape (n_step_features,)
         Standardisation of real-valued input, computed over real (non-padded) steps.
     module_ : SequenceClassifierModule

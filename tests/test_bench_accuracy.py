@@ -1,23 +1,11 @@
 """benchmarks/bench_accuracy.py: the dna task's oracle, the table's reference rows, a run."""
 
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCH_DIR))
-    try:
-        yield importlib.import_module("bench_accuracy")
-    finally:
-        sys.path.remove(str(BENCH_DIR))
+BENCHMARK = "bench_accuracy"  # imported by the bench fixture of conftest.py
 
 
 def test_dna_task_has_splice_proportions_and_jittered_motifs(bench):

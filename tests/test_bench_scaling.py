@@ -1,23 +1,11 @@
 """benchmarks/bench_scaling.py: its data, its growth exponents, one worker point, the DDP slot."""
 
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCH_DIR))
-    try:
-        yield importlib.import_module("bench_scaling")
-    finally:
-        sys.path.remove(str(BENCH_DIR))
+BENCHMARK = "bench_scaling"  # imported by the bench fixture of conftest.py
 
 
 def test_bench_scaling_slope_is_the_log_log_exponent(bench):
