@@ -60,3 +60,18 @@ def test_quick_run_writes_the_table(bench, tmp_path, capsys):
     assert set(rows) == {"lr-onehot", "oracle"}
     assert rows["oracle"]["accuracy"] > rows["lr-onehot"]["accuracy"] > 0.4
     assert "vs best baseline" in capsys.readouterr().out
+
+
+def test_domain_word_bound_decides_word_names_by_the_generator(bench):
+    X = [
+        "boatunionautomoney.com",  # four words: only the DGA family makes those
+        "www.bookhouse.com",  # a subdomain: only benign names have one
+        "blog-news.de",  # a hyphen and a benign-only TLD
+        "kingtown.com",  # two words under .com: benign is the likelier family
+        "kingtown.xyz",  # .xyz is a DGA-only TLD
+        "tjspaezpcx.xyz",  # not a word name: its true label is kept
+    ]
+    y = np.array([1, 0, 0, 0, 1, 1])
+    families = ["dga-words", "benign-words", "benign-words", "dga-words", "dga-words", "x"]
+    pred = bench.domain_word_bound(X, y, families)
+    assert pred.tolist() == [1, 0, 0, 0, 1, 1]
