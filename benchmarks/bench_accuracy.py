@@ -59,6 +59,8 @@ DNA_MOTIFS = ("CAGGTAAGT", "TTTCCCTTTCAGG")
 DNA_LENGTH = 60
 DNA_START = 24
 DNA_JITTER = 3
+DNA_CONSERVATION = 0.8
+DNA_GC = 0.41  # make_dna_windows' default, the human genome's share
 DNA_WEIGHTS = (2, 1, 1)  # half the windows hold no junction, as in splice-junction data
 SIZES = {"full": {"dna": 3200, "domains": 10000, "series": 600}}
 SIZES["quick"] = {"dna": 900, "domains": 2000, "series": 240}
@@ -74,7 +76,8 @@ def make_task(name, n, seed):
             motif=DNA_MOTIFS,
             motif_start=DNA_START,
             n_decoys=2,
-            conservation=0.8,
+            conservation=DNA_CONSERVATION,
+            gc_content=DNA_GC,
             motif_jitter=DNA_JITTER,
             weights=DNA_WEIGHTS,
             random_state=seed,
@@ -110,17 +113,13 @@ class DnaOracle:
     ratio. ``fit`` learns nothing: it knows the generator.
     """
 
-    conservation = 0.8
-    gc_content = 0.41
-
     def fit(self, X, y):
         return self
 
     def predict(self, X):
         letters = "ACGT"
         codes = np.array([[letters.index(c) for c in x] for x in X])
-        gc = self.gc_content
-        background = np.array([1 - gc, gc, gc, 1 - gc]) / 2  # A, C, G, T
+        background = np.array([1 - DNA_GC, DNA_GC, DNA_GC, 1 - DNA_GC]) / 2  # A, C, G, T
         starts = range(DNA_START - DNA_JITTER, DNA_START + DNA_JITTER + 1)
         scores = [np.zeros(len(X))]
         for motif in DNA_MOTIFS:
@@ -128,7 +127,7 @@ class DnaOracle:
             ratios = []
             for start in starts:
                 window = codes[:, start : start + consensus.size]
-                p = np.where(window == consensus, self.conservation, (1 - self.conservation) / 3)
+                p = np.where(window == consensus, DNA_CONSERVATION, (1 - DNA_CONSERVATION) / 3)
                 ratios.append(np.log(p / background[window]).sum(1))
             scores.append(np.log(np.exp(np.stack(ratios, 1)).mean(1)))
         prior = np.asarray(DNA_WEIGHTS, dtype=float)
@@ -154,8 +153,12 @@ def domain_word_bound(X, y, families):
     n_words = len(gen._WORDS)
     prefixes = dict(zip(*gen._BENIGN_SUBDOMAINS))
     benign_tlds, dga_tlds = dict(zip(*gen._BENIGN_TLDS)), dict(zip(*gen._DGA_TLDS))
-    numbers = ("24", "365", "1", "2", "4u", "360", "99", "2go")  # make_domain_names' own
-    benign_k = {1: 0.3, 2: 0.5, 3: 0.2}
+    benign_k = dict(zip(*gen._BENIGN_N_WORDS))
+    hyphen, numbered = gen._BENIGN_HYPHEN, gen._BENIGN_NUMBERED
+    p_number = numbered / len(gen._BENIGN_NUMBERS)  # each suffix is equally likely
+    # priors of the two word families: shares of benign and of DGA names (classes balanced)
+    p_benign_words = 0.5 * gen._BENIGN_WORDS_SHARE
+    p_dga_words = 0.5 / len(gen._DOMAIN_FAMILIES[2:])
 
     def splits(text):
         """{number of words: ways (weighted by word multiplicity)} to split ``text``."""
@@ -180,32 +183,33 @@ def domain_word_bound(X, y, families):
                 continue
             base, _, tld = name[len(prefix) :].partition(".")
             if tld in benign_tlds:
-                for number in (None, *numbers):
+                for number in (None, *gen._BENIGN_NUMBERS):
                     if number is not None and not base.endswith(number):
                         continue
                     core = base if number is None else base[: -len(number)]
-                    p = p_prefix * benign_tlds[tld] * (0.92 if number is None else 0.01)
+                    p = p_prefix * benign_tlds[tld] * (1 - numbered if number is None else p_number)
                     parts = core.split("-")
-                    if len(parts) > 1:  # hyphenated: 2 or 3 words, separator drawn w.p. 0.15
-                        if len(parts) in (2, 3) and all(w in word_counts for w in parts):
+                    if len(parts) > 1:  # hyphenated: every part one word
+                        k = len(parts)
+                        if k in benign_k and all(w in word_counts for w in parts):
                             ways = np.prod([word_counts[w] for w in parts])
-                            benign += p * benign_k[len(parts)] * 0.15 * ways / n_words ** len(parts)
+                            benign += p * benign_k[k] * hyphen * ways / n_words**k
                         continue
                     for k, ways in splits(core).items():
-                        sep = 1.0 if k == 1 else 0.85
+                        sep = 1.0 if k == 1 else 1 - hyphen  # one word has no separator
                         benign += p * benign_k.get(k, 0) * sep * ways / n_words**k
             if prefix == "" and tld in dga_tlds and "-" not in base:
                 for k, ways in splits(base).items():
-                    if k in (2, 3, 4):
-                        dga += dga_tlds[tld] / 3 * ways / n_words**k
+                    if k in gen._DGA_N_WORDS:
+                        p_k = 1 / len(gen._DGA_N_WORDS)
+                        dga += dga_tlds[tld] * p_k * ways / n_words**k
         return benign, dga
 
     pred = np.asarray(y).copy()
     for i, (name, family) in enumerate(zip(X, families)):
         if family in ("benign-words", "dga-words"):
             benign, dga = likelihoods(name)
-            # priors: benign words are 0.7 of benign names, DGA words 0.25 of DGA names
-            pred[i] = int(0.5 * 0.25 * dga > 0.5 * 0.7 * benign)
+            pred[i] = int(p_dga_words * dga > p_benign_words * benign)
     return pred
 
 

@@ -58,7 +58,7 @@ _TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
 
 # Fitted attributes read off the training data besides the input kind's own; fit records
 # them on reset, and warm starts, partial_fit and load carry them over.
-_TABLE_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_")
+_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_")
 _NEEDS_VALIDATION = ("early_stopping", "lr_schedule")
 
 
@@ -456,11 +456,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input handling
     def _validate_X(self, X, *, reset: bool):
-        """Return (sequences, kind, table_meta) for raw X; checked against fit unless reset.
+        """Return (sequences, kind, fit_meta) for raw X; checked against fit unless reset.
 
         ``kind`` is the input kind: on reset a fresh, unfitted one chosen from ``X`` and
-        ``input_type``, else the fitted one. ``table_meta`` holds ``n_features_in_`` (and
-        ``feature_names_in_``) of a table of univariate series, recorded on reset.
+        ``input_type``, else the fitted one. ``fit_meta`` holds, on reset, ``n_features_in_``
+        (and ``feature_names_in_`` for a table of univariate series) and
+        ``position_encoding_``.
         """
         name = type(self).__name__
         X = as_sequences(X, name)
@@ -656,7 +657,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             it had before the call.
         """
         name = type(self).__name__
-        _check_finite_parameters(self, name)
+        _check_parameter_values(self, name)
         device = resolve_device(self.device, who=name)
         continuing = self.warm_start and hasattr(self, "net_")
         if self.pooling == "attention" and self.attention == "dot" and self.attention_heads != 1:
@@ -759,8 +760,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         restored = valid_ds is not None and es is not None  # it took part in this fit
         if restored and getattr(es, "best_model_weights_", None) is not None:
             best_epoch = int(es.best_epoch_)
-        table_meta = self._table_meta() if continuing else meta
-        self._install(net, classes, kind, table_meta, best_epoch=best_epoch, device=device)
+        fit_meta = self._fit_meta() if continuing else meta
+        self._install(net, classes, kind, fit_meta, best_epoch=best_epoch, device=device)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -825,7 +826,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         name = type(self).__name__
         first = not hasattr(self, "net_")
         if first:
-            _check_finite_parameters(self, name)
+            _check_parameter_values(self, name)
         if first and classes is None:
             raise ValueError(
                 f"{name}.partial_fit needs classes on its first call, got classes=None; pass "
@@ -923,21 +924,21 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             net.partial_fit(train_ds, None, epochs=1)
             if kept is not None:
                 net.callbacks_ = kept
-        table_meta = meta if first else self._table_meta()
+        fit_meta = meta if first else self._fit_meta()
         best_epoch = None if first else self.best_epoch_
-        self._install(net, classes_arr, kind, table_meta, best_epoch=best_epoch, device=device)
+        self._install(net, classes_arr, kind, fit_meta, best_epoch=best_epoch, device=device)
         return self
 
-    def _table_meta(self):
-        return {k: getattr(self, k) for k in _TABLE_ATTRS if k in vars(self)}
+    def _fit_meta(self):
+        return {k: getattr(self, k) for k in _FIT_META_ATTRS if k in vars(self)}
 
-    def _install(self, net, classes, kind, table_meta, *, best_epoch, device):
+    def _install(self, net, classes, kind, fit_meta, *, best_epoch, device):
         """Replace the fitted state in one go: the end of ``fit``, and of ``load``."""
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, key)
         self.classes_ = classes
         self.input_type_ = kind.name
-        for key, value in {**kind.fitted_attributes(), **table_meta}.items():
+        for key, value in {**kind.fitted_attributes(), **fit_meta}.items():
             setattr(self, key, value)
         self._input = kind
         self.net_ = net
@@ -996,9 +997,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             check_weights(net.module_.state_dict())
         net.module_.load_state_dict(state_dict, strict=True)
         net.history_ = History(history)
-        table_meta = {k: fitted[k] for k in _TABLE_ATTRS if k in fitted}
+        fit_meta = {k: fitted[k] for k in _FIT_META_ATTRS if k in fitted}
         self._install(
-            net, classes, kind, table_meta, best_epoch=fitted.get("best_epoch_"), device=device
+            net, classes, kind, fit_meta, best_epoch=fitted.get("best_epoch_"), device=device
         )
         for key, value in fitted.items():  # any attribute a later version added
             if not hasattr(self, key):
@@ -1169,10 +1170,12 @@ def _scaled_by_max(weights):
 _MAX_LR = 1e30
 
 
-def _check_finite_parameters(est, name):
-    """Refuse NaN and infinity in ``class_weight`` and ``embedding_weights`` before fitting.
+def _check_parameter_values(est, name):
+    """Refuse parameter values their constraints cannot express, before fitting.
 
-    And a learning rate no optimizer step survives: above ``_MAX_LR`` PyTorch's optimizers
+    An even ``conv_kernel`` (the convolution is centred on each step); NaN and infinity in
+    ``class_weight`` and ``embedding_weights``; and a learning rate no optimizer step
+    survives: above ``_MAX_LR`` PyTorch's optimizers
     overflow float32 (``value cannot be converted to type float``) or the loss turns NaN
     in the first batches.
     """

@@ -594,6 +594,14 @@ _DGA_TLDS = (
     ("com", "net", "org", "info", "biz", "ru", "cc", "ws", "xyz", "top"),
     (0.3, 0.15, 0.1, 0.1, 0.08, 0.08, 0.05, 0.04, 0.05, 0.05),
 )
+# How make_domain_names builds word-based names (benchmarks/bench_accuracy.py derives the
+# generator's Bayes rule from the same values).
+_BENIGN_WORDS_SHARE = 0.7  # of benign names; the rest are pronounceable pseudo-words
+_BENIGN_N_WORDS = ((1, 2, 3), (0.3, 0.5, 0.2))  # words per benign name, and their odds
+_BENIGN_HYPHEN = 0.15  # benign word names whose words a hyphen joins
+_BENIGN_NUMBERED = 0.08  # benign names followed by one of _BENIGN_NUMBERS
+_BENIGN_NUMBERS = ("24", "365", "1", "2", "4u", "360", "99", "2go")
+_DGA_N_WORDS = (2, 3, 4)  # words per DGA word name, uniform
 _DOMAIN_FAMILIES = (
     "benign-words",
     "benign-syllables",
@@ -691,7 +699,7 @@ def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, rand
     families = np.empty(n_samples, dtype=object)
     benign = np.flatnonzero(y == 0)
     families[benign] = np.where(
-        rng.random_sample(benign.size) < 0.7, "benign-words", "benign-syllables"
+        rng.random_sample(benign.size) < _BENIGN_WORDS_SHARE, "benign-words", "benign-syllables"
     )
     dga = np.flatnonzero(y == 1)
     families[dga] = np.asarray(_DOMAIN_FAMILIES[2:], dtype=object)[
@@ -702,9 +710,9 @@ def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, rand
     words = np.asarray(_WORDS, dtype=object)
 
     rows = np.flatnonzero(families == "benign-words")
-    n_words = rng.choice([1, 2, 3], size=rows.size, p=[0.3, 0.5, 0.2])
-    pieces = words[rng.randint(len(words), size=(rows.size, 3))].tolist()
-    seps = np.where(rng.random_sample(rows.size) < 0.15, "-", "").tolist()
+    n_words = rng.choice(list(_BENIGN_N_WORDS[0]), size=rows.size, p=list(_BENIGN_N_WORDS[1]))
+    pieces = words[rng.randint(len(words), size=(rows.size, max(_BENIGN_N_WORDS[0])))].tolist()
+    seps = np.where(rng.random_sample(rows.size) < _BENIGN_HYPHEN, "-", "").tolist()
     bases[rows] = [sep.join(row[:k]) for row, k, sep in zip(pieces, n_words.tolist(), seps)]
 
     rows = np.flatnonzero(families == "benign-syllables")
@@ -714,8 +722,8 @@ def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, rand
     bases[rows] = [a + b if t else a for a, b, t in zip(first, second, two.tolist())]
 
     benign_rows = np.flatnonzero(y == 0)
-    numbered = benign_rows[rng.random_sample(benign_rows.size) < 0.08]
-    numbers = rng.choice(["24", "365", "1", "2", "4u", "360", "99", "2go"], size=numbered.size)
+    numbered = benign_rows[rng.random_sample(benign_rows.size) < _BENIGN_NUMBERED]
+    numbers = rng.choice(list(_BENIGN_NUMBERS), size=numbered.size)
     bases[numbered] = [b + s for b, s in zip(bases[numbered].tolist(), numbers.tolist())]
 
     rows = np.flatnonzero(families == "dga-letters")
@@ -725,8 +733,8 @@ def make_domain_names(n_samples=1000, *, max_len=70, return_families=False, rand
     rows = np.flatnonzero(families == "dga-hex")
     bases[rows] = _random_strings(rows.size, rng, "0123456789abcdef", 16, 32)
     rows = np.flatnonzero(families == "dga-words")
-    n_words = rng.randint(2, 5, size=rows.size)
-    pieces = words[rng.randint(len(words), size=(rows.size, 4))].tolist()
+    n_words = rng.randint(_DGA_N_WORDS[0], _DGA_N_WORDS[-1] + 1, size=rows.size)
+    pieces = words[rng.randint(len(words), size=(rows.size, _DGA_N_WORDS[-1]))].tolist()
     bases[rows] = ["".join(row[:k]) for row, k in zip(pieces, n_words.tolist())]
 
     prefixes = np.full(n_samples, "", dtype=object)
