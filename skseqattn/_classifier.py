@@ -246,7 +246,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         Seeds weight initialisation, dropout, shuffling and the validation split. With an
         int, two fits on the CPU on the same number of torch threads give bit-identical
         predictions (the automatic thread count follows the machine's load: set
-        ``SKSEQATTN_NUM_THREADS`` to fix it).
+        ``SKSEQATTN_NUM_THREADS`` to fix it). Fits started at once in threads of one
+        process (joblib's threading backend) take turns, since torch's random generator
+        is one per process: each gives exactly what it gives alone, but they do not run
+        in parallel; use processes (joblib's default) for that. Predictions may run in
+        many threads at once, and equal serial ones exactly.
     verbose : int, default=0
         What ``fit`` prints to standard output.
 

@@ -12,7 +12,9 @@ predict, decision_function, attention_weights and explain all go through it.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -93,6 +95,7 @@ class SequenceNet(NeuralNet):
         # caches that may hold CUDA tensors; rebuilt when needed
         state.pop("_offset_tensor", None)
         state.pop("_scaler", None)
+        state.pop("_inference_modules", None)  # copies of module_, rebuilt on use
         if "module_" in self.__dict__ and state.get("module") is self.__dict__["module_"]:
             state["module"] = _SAME_AS_MODULE_
         return state
@@ -193,25 +196,63 @@ class SequenceNet(NeuralNet):
             return self._predict_contributions(
                 sequences, iterator, order, logits, step_weights, attention
             )
-        was_training = module.training
-        module.eval()
+        module = self.inference_module(self._scores_dtype())
         start = 0
-        try:
-            with torch.inference_mode(), limit_torch_threads(), self.autocast():
-                for Xi, _ in iterator:
-                    X = Xi["X"].to(self.device, non_blocking=True)
-                    lengths = Xi["lengths"]
-                    rows = order[start : start + len(lengths)]
-                    start += len(lengths)
-                    if not attention:
-                        logits[rows] = module(X, lengths).float().cpu().numpy()
-                        continue
-                    out, weights = module.forward_with_attention(X, lengths)
-                    logits[rows] = out.float().cpu().numpy()
-                    _scatter_steps(step_weights, weights.float().cpu().numpy(), sequences, rows)
-        finally:
-            module.train(was_training)
+        with torch.inference_mode(), limit_torch_threads(), self.autocast():
+            for Xi, _ in iterator:
+                X = Xi["X"].to(self.device, non_blocking=True)
+                lengths = Xi["lengths"]
+                rows = order[start : start + len(lengths)]
+                start += len(lengths)
+                if not attention:
+                    logits[rows] = module(X, lengths).double().cpu().numpy()
+                    continue
+                out, weights = module.forward_with_attention(X, lengths)
+                logits[rows] = out.double().cpu().numpy()
+                weights = weights.double().cpu().numpy()
+                _scatter_steps(step_weights, weights, sequences, rows)
         return logits, step_weights
+
+    def _scores_dtype(self):
+        """float64 (see :meth:`inference_module`), or None where half precision runs."""
+        half = not isinstance(self.autocast(), contextlib.nullcontext)
+        return None if half else torch.float64
+
+    def inference_module(self, dtype=None):
+        """An evaluation-mode copy of ``module_`` for inference, in ``dtype``.
+
+        Inference never switches ``module_`` between training and evaluation mode, so that
+        predictions running in several threads at once cannot see each other's mode (and
+        dropout). The copy shares ``module_``'s parameters when ``dtype`` is None; with
+        ``torch.float64`` its layers hold float64 copies of the weights, and only the
+        embedding and n-gram tables stay shared in float32 (a lookup rounds nothing;
+        the lookups are cast to float64). The copy is cached and rebuilt when a weight
+        of ``module_`` changed (its version counter moved, e.g. by an optimizer step or
+        ``load_state_dict``).
+
+        Why float64: the kernels of the recurrent, linear and convolutional layers pick
+        their blocking, and so their order of summation, by the batch's shape, so in
+        float32 a row's logits depend on which rows share its batch by a few units in
+        the last place (about 1e-7, scikit-learn's tolerance for subset invariance). In
+        float64 the same effect is about 1e-16: a row's scores are its own to far below
+        any tolerance that matters. It costs up to about 4x the float32 time on a CPU;
+        ``mixed_precision=True`` keeps the fast half-precision path and with it the
+        batch dependence at half precision.
+        """
+        module = self.module_
+        tensors = list(module.parameters()) + list(module.buffers())
+        key = (id(module), dtype, tuple((id(t), t._version) for t in tensors))
+        cache = self.__dict__.setdefault("_inference_modules", {})
+        found = cache.get(dtype)
+        if found is not None and found[0] == key:
+            return found[1]
+        with _INFERENCE_COPY_LOCK:
+            found = cache.get(dtype)
+            if found is not None and found[0] == key:
+                return found[1]
+            copied = _eval_copy(module, dtype)
+            cache[dtype] = (key, copied)
+        return copied
 
     def _predict_contributions(self, sequences, iterator, order, logits, step_weights, attention):
         """:meth:`predict_sequences` with ``contributions=True``: the same batches, with grad."""
@@ -226,27 +267,27 @@ class SequenceNet(NeuralNet):
             "residual": np.zeros(n, dtype=np.float64),
         }
         nodes = 0
-        was_training = module.training
-        module.eval()
+        module = self.inference_module()  # evaluation mode, module_ left as it is
+        # logits and attention from the pass predict uses, so that they equal its own
+        scores = self.inference_module(self._scores_dtype())
         start = 0
-        try:
-            with limit_torch_threads():
-                for Xi, _ in iterator:
-                    X = Xi["X"].to(self.device, non_blocking=True)
-                    lengths = Xi["lengths"]
-                    rows = order[start : start + len(lengths)]
-                    start += len(lengths)
-                    result = module.contributions(X, lengths)
-                    logits[rows] = result["logits"].cpu().numpy()
-                    for key, values in found.items():
-                        values[rows] = result[key].cpu().numpy()
-                    _scatter_steps(steps, result["steps"].cpu().numpy(), sequences, rows)
-                    if attention:
-                        batch_weights = result["attention"].float().cpu().numpy()
-                        _scatter_steps(step_weights, batch_weights, sequences, rows)
-                    nodes = max(nodes, int(result["nodes"]))
-        finally:
-            module.train(was_training)
+        with limit_torch_threads():
+            for Xi, _ in iterator:
+                X = Xi["X"].to(self.device, non_blocking=True)
+                lengths = Xi["lengths"]
+                rows = order[start : start + len(lengths)]
+                start += len(lengths)
+                result = module.contributions(X, lengths)
+                with torch.inference_mode(), self.autocast():
+                    out, weights = scores.forward_with_attention(X, lengths)
+                logits[rows] = out.double().cpu().numpy()
+                for key, values in found.items():
+                    values[rows] = result[key].cpu().numpy()
+                _scatter_steps(steps, result["steps"].cpu().numpy(), sequences, rows)
+                if attention:
+                    batch_weights = weights.double().cpu().numpy()
+                    _scatter_steps(step_weights, batch_weights, sequences, rows)
+                nodes = max(nodes, int(result["nodes"]))
         found.update(parts=parts, steps=steps, nodes=nodes)
         return logits, step_weights, found
 
@@ -517,14 +558,55 @@ def validation_split(valid_ds):
     return predefined_split(valid_ds) if valid_ds is not None else None
 
 
+_SEEDED_LOCK = threading.RLock()
+"""Held by every fit while it trains: torch has one random generator per process."""
+
+
 @contextlib.contextmanager
 def seeded(seed, device):
-    """Train under torch seed ``seed`` and the thread limit; the caller's RNG is left alone."""
+    """Train under torch seed ``seed`` and the thread limit; the caller's RNG is left alone.
+
+    Weight initialisation and dropout draw from torch's global generator, of which a
+    process has one (per device), so two fits in threads of one process (joblib's
+    threading backend) would draw from each other's stream. The body therefore holds a
+    process-wide lock: such fits take turns, and each gives what it gives alone.
+    Re-entrant, so a fit inside a fit (a callback's) does not wait for itself.
+    """
     device = torch.device(device)
     fork_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices), limit_torch_threads():
+    with _SEEDED_LOCK, torch.random.fork_rng(devices=fork_devices), limit_torch_threads():
         torch.manual_seed(seed)
         yield
+
+
+_INFERENCE_COPY_LOCK = threading.Lock()
+
+
+def _eval_copy(module, dtype):
+    """An evaluation-mode copy of ``module`` sharing its weights, or in ``dtype``.
+
+    With a ``dtype`` the copy's own layers hold that dtype; embedding tables (the token
+    embedding, the n-gram table) stay shared as they are. ``module`` is not changed.
+    """
+    tables = {id(m.weight) for m in module.modules() if isinstance(m, torch.nn.Embedding)}
+    memo = {}
+    for t in list(module.parameters()) + list(module.buffers()):
+        if dtype is None or id(t) in tables or not t.is_floating_point():
+            memo[id(t)] = t  # deepcopy hands back the tensor itself: shared
+    copied = copy.deepcopy(module, memo)
+    if dtype is not None:
+        for sub in copied.modules():
+            for name, p in list(sub.named_parameters(recurse=False)):
+                if id(p) not in memo:
+                    # setattr keeps an RNN's list of flat weights in step
+                    setattr(sub, name, torch.nn.Parameter(p.detach().to(dtype), False))
+            for name, b in list(sub.named_buffers(recurse=False)):
+                if id(b) not in memo:
+                    sub._buffers[name] = b.to(dtype)
+        rnn = getattr(copied, "rnn", None)
+        if rnn is not None and hasattr(rnn, "flatten_parameters"):
+            rnn.flatten_parameters()
+    return copied.eval()
 
 
 def _noop(*args, **kwargs):

@@ -263,6 +263,9 @@ class SequenceClassifierModule(nn.Module):
         mask = steps.unsqueeze(0) < lengths.to(X.device).unsqueeze(1)  # (batch, time)
 
         inputs = self.embedding(X) if self.tokens else X  # (batch, time, input_size)
+        # In the dtype of the layers: a float64 copy for inference keeps its embedding
+        # table in float32 (a lookup rounds nothing) and computes the rest in float64.
+        inputs = inputs.to(self.head.weight.dtype)
         return self._encode_inputs(inputs, lengths, mask)
 
     def _encode_inputs(self, inputs: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
@@ -310,7 +313,7 @@ class SequenceClassifierModule(nn.Module):
         pooled, weights = self.pool(outputs, mask, final)
         logits = self.head(self.output_dropout(pooled))
         if self.ngrams is not None:
-            logits = logits + self.ngrams(X, lengths)
+            logits = logits + self.ngrams(X, lengths, dtype=self.head.weight.dtype)
         if weights is not None:
             weights = weights[:, : X.shape[1]]
         return logits, weights

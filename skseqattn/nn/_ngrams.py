@@ -99,10 +99,11 @@ class HashedNgramLinear(nn.Module):
             masks.append(valid)
         return torch.stack(ids, dim=2), torch.stack(masks, dim=2)
 
-    def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Scores of shape (batch, n_classes)."""
+    def forward(self, X: torch.Tensor, lengths: torch.Tensor, dtype=None) -> torch.Tensor:
+        """Scores of shape (batch, n_classes), summed in ``dtype`` (the table's by default)."""
         ids, valid = self.ngram_ids(X, lengths)
-        weights = self.table(ids) * valid.unsqueeze(-1).to(self.table.weight.dtype)
+        dtype = self.table.weight.dtype if dtype is None else dtype
+        weights = self.table(ids).to(dtype) * valid.unsqueeze(-1).to(dtype)
         total = weights.sum(dim=(1, 2))  # (batch, n_classes)
         count = valid.sum(dim=(1, 2)).clamp(min=1).to(total.dtype)
         return self.gain * total / count.sqrt().unsqueeze(1)
