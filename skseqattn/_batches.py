@@ -15,18 +15,55 @@ from ._sequences import RaggedSequences
 __all__ = ["BucketBatchIterator", "SequenceDataset"]
 
 
-def _cut(order: np.ndarray, sorted_lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+def _cut(
+    order: np.ndarray, sorted_lengths: np.ndarray, batch_size: int, max_steps: int | None = None
+) -> list[np.ndarray]:
     """Cut length-sorted indices into batches of at most ``batch_size`` rows of one length.
 
     Batches without padding run the RNN's fused kernel (see
     ``SequenceClassifierModule.encode``); a length with fewer rows than a batch makes a
-    smaller batch rather than a padded one.
+    smaller batch rather than a padded one. With ``max_steps``, a batch of rows of length
+    ``L`` holds at most ``max_steps // L`` of them (at least one).
     """
     cuts = np.flatnonzero(np.diff(sorted_lengths)) + 1
     batches = []
-    for group in np.split(order, cuts):
-        batches.extend(group[i : i + batch_size] for i in range(0, len(group), batch_size))
+    for start, group in zip(np.r_[0, cuts].astype(int), np.split(order, cuts)):
+        if not len(group):
+            continue
+        size = _rows_for(batch_size, max_steps, int(sorted_lengths[start]))
+        batches.extend(group[i : i + size] for i in range(0, len(group), size))
     return batches
+
+
+def _rows_for(batch_size: int, max_steps: int | None, width: int) -> int:
+    """Rows of width ``width`` a batch may hold: ``batch_size``, or fewer for long rows."""
+    if max_steps is None or width <= 0:
+        return batch_size
+    return max(1, min(batch_size, int(max_steps) // int(width)))
+
+
+def _capped(batch: np.ndarray, lengths: np.ndarray, max_steps: int | None) -> list[np.ndarray]:
+    """``batch`` split so that each part's rows times its longest row fit ``max_steps``.
+
+    A batch of short rows comes back whole; only one holding rows so long that the
+    padded batch would exceed the cap is cut, into parts of consecutive rows.
+    """
+    if max_steps is None or not len(batch):
+        return [batch]
+    widths = lengths[batch]
+    if len(batch) * int(widths.max()) <= max_steps:
+        return [batch]
+    parts, start = [], 0
+    while start < len(batch):
+        stop, widest = start, 0
+        while stop < len(batch):
+            widest_next = max(widest, int(widths[stop]))
+            if stop > start and (stop - start + 1) * widest_next > max_steps:
+                break
+            widest, stop = widest_next, stop + 1
+        parts.append(batch[start:stop])
+        start = stop
+    return parts
 
 
 class SequenceDataset(torch.utils.data.Dataset):
@@ -87,6 +124,11 @@ class BucketBatchIterator:
         Batches per sorting chunk; 1 means no bucketing.
     device : str or torch.device, default=None
         When a CUDA device, batches are pinned and copied asynchronously.
+    max_steps : int, default=None
+        Most (row, step) cells of a padded batch, from
+        :func:`~skseqattn._memory.batch_steps`: a batch whose rows times its longest row
+        would exceed it holds fewer rows (at least one), so memory stays bounded however
+        long the rows are. Batches of ordinary rows are far below it and stay as they are.
     """
 
     def __init__(
@@ -97,6 +139,7 @@ class BucketBatchIterator:
         random_state=None,
         bucket_batches: int = 50,
         device=None,
+        max_steps: int | None = None,
         **kwargs,
     ):
         self.dataset = dataset
@@ -105,6 +148,7 @@ class BucketBatchIterator:
         self.random_state = random_state
         self.bucket_batches = bucket_batches
         self.device = device
+        self.max_steps = max_steps
 
     def _batches(self) -> list[np.ndarray]:
         n = len(self.dataset)
@@ -113,7 +157,7 @@ class BucketBatchIterator:
             # Sorted by length and cut where the length changes: batches without padding run
             # the RNN's fused kernel (see SequenceClassifierModule.encode).
             order = np.argsort(lengths, kind="stable")
-            return _cut(order, lengths[order], self.batch_size)
+            return _cut(order, lengths[order], self.batch_size, self.max_steps)
         rng = self.random_state if self.random_state is not None else np.random
         order = rng.permutation(n)
         chunk = self.batch_size * max(self.bucket_batches, 1)
@@ -123,9 +167,8 @@ class BucketBatchIterator:
             part = part[np.argsort(lengths[part], kind="stable")]
             # Fixed-size batches, not cut at length changes: batches of a single length
             # would be faster still, but cost about 0.01 accuracy on the surname task.
-            batches.extend(
-                part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
-            )
+            for i in range(0, len(part), self.batch_size):
+                batches.extend(_capped(part[i : i + self.batch_size], lengths, self.max_steps))
         return [batches[i] for i in rng.permutation(len(batches))]
 
     @property
@@ -136,7 +179,10 @@ class BucketBatchIterator:
     def __len__(self) -> int:
         lengths = self.dataset.lengths
         if not self.shuffle:
-            return len(_cut(np.arange(len(lengths)), np.sort(lengths), self.batch_size))
+            sorted_lengths = np.sort(lengths)
+            return len(
+                _cut(np.arange(len(lengths)), sorted_lengths, self.batch_size, self.max_steps)
+            )
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):

@@ -695,6 +695,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             embedding_weights=self.embedding_weights,
             previous=self._input if continuing else None,
             unknown_id=self.unknown_id,
+            embedding_dim=self.embedding_dim,
         )
         seqs = kind.encode(seqs)
 
@@ -882,6 +883,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             name=name,
             embedding_weights=self.embedding_weights,
             previous=None if first else self._input,
+            embedding_dim=self.embedding_dim,
         )
         seqs = kind.encode(seqs)
         w_train = None if np.all(weights == weights[0]) else weights / weights.mean()

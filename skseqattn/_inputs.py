@@ -31,6 +31,7 @@ TypeError that says how to densify them.
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -331,7 +332,14 @@ class TokenInput(InputKind):
         return RaggedSequences.from_list(rows)
 
     def fitted(
-        self, seqs, *, name, embedding_weights=None, previous=None, unknown_id=None
+        self,
+        seqs,
+        *,
+        name,
+        embedding_weights=None,
+        previous=None,
+        unknown_id=None,
+        embedding_dim=64,
     ) -> TokenInput:
         """The kind fitted on training sequences: the embedding's size and its unknown id.
 
@@ -380,9 +388,13 @@ class TokenInput(InputKind):
                     f"{rows} rows; the unknown id needs a row of its own."
                 )
             return TokenInput(rows, unknown_id)
-        if unknown_id is None:
-            return TokenInput(seen + 1, seen)
-        return TokenInput(max(seen, unknown_id + 1, 2), unknown_id)
+        kind = (
+            TokenInput(seen + 1, seen)
+            if unknown_id is None
+            else TokenInput(max(seen, unknown_id + 1, 2), unknown_id)
+        )
+        _check_embedding_rows(seqs.values, kind.n_ids, embedding_dim, name)
+        return kind
 
     def check_fitted(self, seqs, name):
         """Nothing to check: any width and any id are accepted after fitting."""
@@ -494,11 +506,19 @@ class FeatureInput(InputKind):
         return RaggedSequences.from_list([r.reshape(-1, n_features) for r in rows])
 
     def fitted(
-        self, seqs, *, name, embedding_weights=None, previous=None, unknown_id=None
+        self,
+        seqs,
+        *,
+        name,
+        embedding_weights=None,
+        previous=None,
+        unknown_id=None,
+        embedding_dim=None,
     ) -> FeatureInput:
         """The kind fitted on training sequences: mean and scale over their real steps.
 
-        ``embedding_weights`` and ``unknown_id`` concern token input; they are ignored.
+        ``embedding_weights``, ``unknown_id`` and ``embedding_dim`` concern token input;
+        they are ignored.
         """
         if previous is not None:  # warm start: keep the first fit's standardisation
             return previous
@@ -607,3 +627,41 @@ def _same_state(a: dict, b: dict) -> bool:
     if a.keys() != b.keys():
         return False
     return all(np.array_equal(a[k], b[k]) if a[k] is not None else b[k] is None for k in a)
+
+
+_HUGE_TABLE_ROWS = 2**20
+"""An embedding of more rows than this, for far fewer distinct ids, gets a say."""
+_SPARSE_IDS = 64
+"""... when it has more than this many rows per distinct id seen."""
+
+
+def _check_embedding_rows(ids: np.ndarray, n_rows: int, embedding_dim: int, name: str) -> None:
+    """Refuse, or warn of, an embedding made huge by a few large ids.
+
+    The embedding has a row per id up to the largest seen, so one id of 5e7 among a
+    few dozen builds 50 million rows. Beyond :data:`_HUGE_TABLE_ROWS` rows and
+    :data:`_SPARSE_IDS` rows per distinct id, a table whose training state (weights,
+    gradients and Adam's two moments) exceeds the memory limit of
+    :func:`~skseqattn._memory.memory_limit` is refused; a smaller one gets a warning.
+    """
+    if n_rows <= _HUGE_TABLE_ROWS:
+        return
+    distinct = int(np.unique(ids).size)
+    if n_rows <= _SPARSE_IDS * max(distinct, 1):
+        return
+    from ._memory import MEMORY_ENV, _size, memory_limit
+
+    need = n_rows * embedding_dim * 4 * 4  # float32 weights, gradients, 2 Adam moments
+    message = (
+        f"{name} got token id {int(ids.max()):,} among {distinct:,} distinct ids: the "
+        f"embedding would have {n_rows:,} rows (one per id up to the largest), about "
+        f"{_size(need)} to train with embedding_dim={embedding_dim}. Map the distinct "
+        "ids to 1..n first, keeping 0 for padding (np.unique(X, return_inverse=True) gives "
+        "the mapping), or encode strings with CharSequenceVectorizer, whose ids are dense."
+    )
+    if need > memory_limit():
+        raise ValueError(
+            f"{message} This is over the memory limit ({MEMORY_ENV} raises it) and was "
+            "refused before anything was allocated."
+        )
+    warnings.warn(message, UserWarning, stacklevel=4)

@@ -26,6 +26,7 @@ from skorch.helper import predefined_split
 
 from ._batches import BucketBatchIterator, SequenceDataset
 from ._errors import NonFiniteLossError
+from ._memory import batch_steps, check_lengths
 from ._parallel import limit_torch_threads
 
 __all__ = [
@@ -106,6 +107,31 @@ class SequenceNet(NeuralNet):
         if same:
             self.module = self.module_
 
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator, its batches capped at the memory limit (see :mod:`._memory`)."""
+        iterator = super().get_iterator(dataset, training=training)
+        if isinstance(iterator, BucketBatchIterator) and iterator.max_steps is None:
+            mode = "fit" if training else "predict"
+            iterator.max_steps = batch_steps(self.module_, mode, itemsize=4)
+        return iterator
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, after refusing a row too long to train on in memory.
+
+        Training and validation rows alike: one row whose batch would exceed the memory
+        limit of :mod:`._memory` even alone stops the fit before its first step.
+        """
+        if isinstance(X, SequenceDataset):
+            lengths = [X.lengths]
+            split = getattr(self.train_split, "keywords", {}).get("valid_ds")
+            if isinstance(split, SequenceDataset):
+                lengths.append(split.lengths)
+            # partial_fit on a fresh net initialises it after this check: its module then
+            # is the `module` instance
+            module = self.module_ if getattr(self, "initialized_", False) else self.module
+            check_lengths(np.concatenate(lengths), module, "fit", 4, who=self.who)
+        return super().partial_fit(X, y, classes=classes, **fit_params)
+
     def initialize_optimizer(self, *args, **kwargs):
         """The configured optimizer for the dense parameters; SparseAdam for sparse ones.
 
@@ -149,6 +175,9 @@ class SequenceNet(NeuralNet):
         if scaler is not None:
             scaler.update()
 
+    who = "BiLSTMAttentionClassifier"
+    """The estimator's name, for the messages of :func:`~skseqattn._memory.check_lengths`."""
+
     def predict_sequences(self, sequences, *, attention=False, contributions=False):
         """Logits, and optionally attention weights, of every row of ``sequences``.
 
@@ -184,6 +213,14 @@ class SequenceNet(NeuralNet):
         kwargs = self.get_params_for("iterator_valid")
         kwargs["device"] = self.device  # a net unpickled without CUDA predicts on the CPU
         kwargs.setdefault("batch_size", self.batch_size)
+        # float64 layers (see inference_module) unless half precision runs
+        itemsize = 8 if self._scores_dtype() is not None else 4
+        # a row too long to fit the memory limit alone is refused before any work; the
+        # batches of the others hold fewer rows the longer they are
+        check_lengths(sequences.lengths, self.module_, "predict", itemsize, who=self.who)
+        if contributions:  # explain's gradient paths: one sequence each, float32
+            check_lengths(sequences.lengths, self.module_, "explain", 4, who=self.who)
+        kwargs["max_steps"] = batch_steps(self.module_, "predict", itemsize)
         iterator = self.iterator_valid(dataset, **kwargs)
         order = iterator.order
         module = self.module_
@@ -270,6 +307,7 @@ class SequenceNet(NeuralNet):
         module = self.inference_module()  # evaluation mode, module_ left as it is
         # logits and attention from the pass predict uses, so that they equal its own
         scores = self.inference_module(self._scores_dtype())
+        path_steps = batch_steps(module, "explain", 4)
         start = 0
         with limit_torch_threads():
             for Xi, _ in iterator:
@@ -277,7 +315,7 @@ class SequenceNet(NeuralNet):
                 lengths = Xi["lengths"]
                 rows = order[start : start + len(lengths)]
                 start += len(lengths)
-                result = module.contributions(X, lengths)
+                result = module.contributions(X, lengths, max_path_steps=path_steps)
                 with torch.inference_mode(), self.autocast():
                     out, weights = scores.forward_with_attention(X, lengths)
                 logits[rows] = out.double().cpu().numpy()

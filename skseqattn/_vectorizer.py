@@ -609,12 +609,56 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
                 count=len(tokens),
             )
         width = self.max_len if self.max_len is not None else max(1, int(lengths.max()))
+        if self.max_len is None:
+            _check_outlier_width(lengths, width, ids.dtype, type(self).__name__)
         return _pad_and_truncate(
             ids, lengths, width, padding=self.padding, truncating=self.truncating
         )
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+_OUTLIER_RATIO = 8
+"""A row this many times longer than the 99th percentile of the others is an outlier..."""
+_OUTLIER_BYTES = 64 * 2**20
+"""... that gets a say when padding every row to it takes more than this."""
+
+
+def _check_outlier_width(lengths, width, dtype, estimator_name):
+    """Warn of, or refuse, a matrix made wide by a few outlying rows (``max_len=None``).
+
+    Every row is padded to the longest, so one string of a million characters among
+    short names asks for a million columns for each of them. When the longest row is
+    more than :data:`_OUTLIER_RATIO` times the 99th percentile and the matrix would take
+    more than :data:`_OUTLIER_BYTES`, a warning names the row and the fix; over the
+    memory limit of :func:`~skseqattn._memory.memory_limit` the call is refused before
+    the matrix is allocated.
+    """
+    n_bytes = len(lengths) * int(width) * np.dtype(dtype).itemsize
+    if n_bytes <= _OUTLIER_BYTES:
+        return
+    typical = float(np.percentile(lengths, 99))
+    if width <= _OUTLIER_RATIO * max(typical, 1.0):
+        return
+    from ._memory import MEMORY_ENV, _size, memory_limit
+
+    row = int(np.argmax(lengths))
+    suggested = max(1, int(np.ceil(typical)))
+    message = (
+        f"{estimator_name}: row {row} has {int(width):,} tokens, "
+        f"{width / max(typical, 1.0):,.0f} times the 99th percentile of the rows "
+        f"({typical:,.0f}); with max_len=None every row is padded to it, a matrix of shape "
+        f"({len(lengths):,}, {int(width):,}) taking {_size(n_bytes)}. Set max_len (e.g. "
+        f"max_len={suggested:,}, which truncates the outliers), or transform the long "
+        "strings separately."
+    )
+    if n_bytes > memory_limit():
+        raise ValueError(
+            f"{message} This is over the memory limit ({MEMORY_ENV} raises it) and was "
+            "refused before the matrix was allocated."
+        )
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _warn_if_padded_ids(strings, vocabulary, estimator_name):

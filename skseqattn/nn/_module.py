@@ -335,6 +335,7 @@ class SequenceClassifierModule(nn.Module):
         tol: float = 5e-5,
         min_nodes: int = 32,
         max_nodes: int = 2048,
+        max_path_steps: int | None = None,
     ) -> dict:
         """Signed per-step contributions to each row's predicted class score, that add up.
 
@@ -367,6 +368,10 @@ class SequenceClassifierModule(nn.Module):
             Largest completeness residual accepted before `max_nodes` is reached.
         min_nodes, max_nodes : int, default=32, 2048
             First and largest number of quadrature nodes.
+        max_path_steps : int, default=None
+            Most (path point, step) cells of one backward pass: the points along the paths
+            are taken in passes of at most ``max_path_steps // time`` of them (at least
+            one), so memory stays bounded for long sequences. None: about 4096 points.
 
         Returns
         -------
@@ -398,7 +403,13 @@ class SequenceClassifierModule(nn.Module):
             baselines[:, 0] = score - baselines[:, 1:].sum(dim=1)
         else:
             recurrent, baselines[:, 0], nodes = self._integrated_gradients(
-                X, lengths, signs, tol=tol, min_nodes=min_nodes, max_nodes=max_nodes
+                X,
+                lengths,
+                signs,
+                tol=tol,
+                min_nodes=min_nodes,
+                max_nodes=max_nodes,
+                max_path_steps=max_path_steps,
             )
             steps[:, :, 0] = recurrent
         residual = (score - baselines.sum(dim=1) - steps.sum(dim=(1, 2))).abs()
@@ -426,7 +437,9 @@ class SequenceClassifierModule(nn.Module):
         pooled, _ = self.pool(outputs, mask, final)
         return (self.head(self.output_dropout(pooled)) * signs).sum(dim=1)
 
-    def _integrated_gradients(self, X, lengths, signs, *, tol, min_nodes, max_nodes):
+    def _integrated_gradients(
+        self, X, lengths, signs, *, tol, min_nodes, max_nodes, max_path_steps=None
+    ):
         """Per-step IG of the recurrent score (batch, time), its baseline, most nodes used.
 
         Adaptive Gauss-Legendre quadrature over the path ``t * inputs``, ``t`` in [0, 1]:
@@ -455,7 +468,7 @@ class SequenceClassifierModule(nn.Module):
         depth = deepest = 0
         while len(rows):
             part, residual = self._ig_panels(
-                inputs, lengths, mask, signs, rows, lo, hi, int(min_nodes)
+                inputs, lengths, mask, signs, rows, lo, hi, int(min_nodes), max_path_steps
             )
             # a sequence is done when its whole residual is below tol: float32 noise
             # in tiny panels must not split them further
@@ -480,7 +493,7 @@ class SequenceClassifierModule(nn.Module):
             depth += 1
         return steps, start, int(min_nodes) * max(deepest, 1)
 
-    def _ig_panels(self, inputs, lengths, mask, signs, rows, lo, hi, n):
+    def _ig_panels(self, inputs, lengths, mask, signs, rows, lo, hi, n, max_path_steps=None):
         """IG per step (jobs, time) of each job's panel, and each panel's residual (jobs,)."""
         t, w = np.polynomial.legendre.leggauss(n)
         t = torch.as_tensor((t + 1) / 2, dtype=torch.float64)
@@ -496,8 +509,39 @@ class SequenceClassifierModule(nn.Module):
         grads = torch.zeros_like(x)
         ends = torch.zeros(jobs, 2, dtype=dtype, device=device)
         n_points = n + 2
-        per_pass = max(1, 4096 // n_points)  # jobs per backward pass: ~4096 rows
-        for first in range(0, jobs, per_pass):
+        # path points per backward pass: ~4096, fewer for long rows (max_path_steps)
+        budget = 4096
+        if max_path_steps is not None:
+            budget = max(1, min(budget, int(max_path_steps) // max(x.shape[1], 1)))
+
+        def score_and_grad(path, r, repeat):
+            path.requires_grad_(True)
+            with torch.enable_grad():
+                out = self._recurrent_score(
+                    path,
+                    lengths[rows[r]].repeat_interleave(repeat),
+                    mask[dev_rows[r]].repeat_interleave(repeat, dim=0),
+                    signs[dev_rows[r]].repeat_interleave(repeat, dim=0),
+                )
+                (g,) = torch.autograd.grad(out.sum(), path)
+            return out.detach(), g
+
+        if budget < n_points:  # a row too long for all its points at once: a few per pass
+            for j in range(jobs):
+                xj = x[j : j + 1]
+                tj = points[j].to(device, dtype)
+                for first in range(0, n_points, budget):
+                    tp = tj[first : first + budget]
+                    out, g = score_and_grad(tp.view(-1, 1, 1) * xj, slice(j, j + 1), len(tp))
+                    idx = torch.arange(first, first + len(tp))
+                    node = idx < n
+                    if bool(node.any()):
+                        wp = weights[j, idx[node]].to(device, dtype).view(-1, 1, 1)
+                        grads[j] += (g[node.to(device)] * wp).sum(dim=0)
+                    for i in idx[~node].tolist():
+                        ends[j, i - n] = out[i - first]
+        per_pass = max(1, budget // n_points)  # jobs per backward pass
+        for first in range(0, jobs if budget >= n_points else 0, per_pass):
             sel = slice(first, first + per_pass)
             xj = x[sel]
             k = len(xj)
@@ -505,20 +549,11 @@ class SequenceClassifierModule(nn.Module):
             path = (tj.view(k, n_points, 1, 1) * xj.unsqueeze(1)).reshape(
                 (k * n_points,) + tuple(xj.shape[1:])
             )
-            path.requires_grad_(True)
-            r = dev_rows[sel]
-            with torch.enable_grad():
-                out = self._recurrent_score(
-                    path,
-                    lengths[rows[sel]].repeat_interleave(n_points),
-                    mask[r].repeat_interleave(n_points, dim=0),
-                    signs[r].repeat_interleave(n_points, dim=0),
-                )  # (k * (n + 2),)
-                (g,) = torch.autograd.grad(out.sum(), path)
+            out, g = score_and_grad(path, sel, n_points)  # (k * (n + 2),)
             g = g.view((k, n_points) + tuple(xj.shape[1:]))[:, :n]
             wj = weights[sel].to(device, dtype).view(k, n, 1, 1)
             grads[sel] = (g * wj).sum(dim=1)
-            ends[sel] = out.detach().view(k, n_points)[:, n:]
+            ends[sel] = out.view(k, n_points)[:, n:]
         part = (x * grads).sum(dim=-1)  # (jobs, time)
         residual = (ends[:, 1] - ends[:, 0] - part.sum(dim=1)).abs().cpu()
         return part.detach(), residual
