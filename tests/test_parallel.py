@@ -101,7 +101,9 @@ def cpus(monkeypatch):
     def fake_idle_ticks():
         state["reads"] += 1
         elapsed = time.monotonic() - start
-        ticks = int(elapsed * _parallel._TICKS_PER_S)
+        # fractional ticks: whole ones would be off by up to one tick per CPU in a 40 ms
+        # window (25% at 100 Hz), and a loaded machine stretches the window unevenly
+        ticks = elapsed * _parallel._TICKS_PER_S
         return {cpu: 0 if cpu in state["busy"] else ticks for cpu in range(state["n"])}
 
     def configure(busy=(), n=2):
