@@ -33,6 +33,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import struct
 import sys
 import warnings
@@ -97,6 +98,23 @@ _ST_ITEMSIZE = {
 _FITTED_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*[A-Za-z0-9]_$")
 _ARRAY_KINDS = "biufUO"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# What zipfile, zlib and the file object raise on a damaged archive (FormatError, a
+# ValueError, is re-raised before these are turned into one).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OverflowError,
+    OSError,
+    struct.error,
+)
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip entry's local file header
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what save writes
 # Parameters that are arbitrary objects (or, for a Pipeline's memory, a cache directory
 # that joblib would read pickles from): saved as None, and must be None in a file.
 _DROPPED = {
@@ -1079,8 +1097,9 @@ def _entry_count(fileobj):
     builds its table of entries; None when there is no such record (zipfile then says)."""
     fileobj.seek(0, os.SEEK_END)
     size = fileobj.tell()
-    fileobj.seek(max(0, size - 22 - 65535))
-    tail = fileobj.read()
+    start = max(0, size - 22 - 65535)
+    fileobj.seek(start)
+    tail = fileobj.read(size - start)  # bounded, whatever the file object does at its end
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         return None
@@ -1121,13 +1140,23 @@ class _Members:
     def __contains__(self, name):
         return name in self.sizes
 
-    def _read(self, f, n, name):
+    @contextlib.contextmanager
+    def _open(self, name):
+        """The entry ``name`` open for reading; any error of the zip layer (while opening or
+        reading it) becomes a FormatError that names the entry."""
         try:
-            data = f.read(n)
-        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+            with self.open_entry(name) as f:
+                yield f
+        except FormatError:
+            raise
+        except _ZIP_ERRORS as exc:
             raise FormatError(
-                f"{self.where}: cannot read {name} ({exc}); the file is damaged."
+                f"{self.where}: cannot read {name} ({type(exc).__name__}: {exc}); the file is "
+                "damaged."
             ) from exc
+
+    def _read(self, f, n, name):
+        data = f.read(n)
         if len(data) != n:
             raise FormatError(
                 f"{self.where}: {name} is shorter than its declared {self.sizes[name]} bytes."
@@ -1141,7 +1170,7 @@ class _Members:
             return self.headers[name]
         size = self.sizes[name]
         where = f"{self.where}: {name}"
-        with self.open_entry(name) as f:
+        with self._open(name) as f:
             if size < 8:
                 raise FormatError(f"{where} is not a valid safetensors file (too short).")
             (length,) = struct.unpack("<Q", self._read(f, 8, name))
@@ -1192,7 +1221,7 @@ class _Members:
 
     def read(self, name):
         size = self.sizes[name]
-        with self.open_entry(name) as f:
+        with self._open(name) as f:
             data = self._read(f, size, name)
         digest = None if self.digests is None else self.digests[name]
         if digest is not None and hashlib.sha256(data).hexdigest() != digest:
@@ -1233,16 +1262,90 @@ def _zip_info(zf, where, max_bytes):
                 f"times when decompressed (at most {_MAX_RATIO} allowed); the file was altered."
             )
         names[name] = info
+    _check_layout(zf, infos, where)
     return names
+
+
+def _check_layout(zf, infos, where):
+    """Each entry's local header agrees with the zip's table (signature, name, method,
+    sizes), and the entries' bytes lie one after the other before the table, without
+    overlapping: checked here, up front, so that no entry is read twice as two names and
+    zipfile's own errors about damaged headers are never met later."""
+    fp, end = zf.fp, zf.start_dir
+    spans = []
+    for info in infos:
+        name = info.filename
+        if info.compress_type not in _COMPRESSIONS:
+            raise FormatError(
+                f"{where}: entry {name} uses compression method {info.compress_type}; "
+                "skseqattn.save writes stored and deflated entries only."
+            )
+        begin = info.header_offset
+        if not 0 <= begin <= end - _LOCAL_HEADER.size:
+            raise FormatError(
+                f"{where}: entry {name} starts at byte {begin}, outside the archive's "
+                f"{end} bytes of entries; the file is damaged."
+            )
+        try:
+            fp.seek(begin)
+            raw = fp.read(_LOCAL_HEADER.size)
+            fields = _LOCAL_HEADER.unpack(raw)
+            local_name = fp.read(fields[10])
+        except _ZIP_ERRORS as exc:
+            raise FormatError(f"{where}: cannot read the header of entry {name} ({exc}).") from exc
+        signature, _, _, flags, method, _, _, _, compressed, size, name_length, extra = fields
+        data = begin + _LOCAL_HEADER.size + name_length + extra
+        problem = None
+        if signature != _LOCAL_SIGNATURE:
+            problem = "has no local file header"
+        elif local_name != name.encode("ascii"):
+            problem = f"is named {_short(local_name)} in its local header"
+        elif method != info.compress_type or (flags & 0x1):
+            problem = "has another compression method or flags in its local header"
+        elif not flags & 0x8 and 0xFFFFFFFF not in (compressed, size):
+            if (compressed, size) != (info.compress_size, info.file_size):
+                problem = "declares other sizes in its local header than in the zip's table"
+        if problem is None and data + info.compress_size > end:
+            problem = "runs past the start of the zip's table of entries"
+        if problem is not None:
+            raise FormatError(f"{where}: entry {name} {problem}; the file is damaged or altered.")
+        spans.append((begin, data + info.compress_size, name))
+    spans.sort()
+    for (_, first_end, first), (second_begin, _, second) in zip(spans, spans[1:]):
+        if second_begin < first_end:
+            raise FormatError(
+                f"{where}: entries {first} and {second} overlap in the archive; "
+                "skseqattn.save writes each entry's bytes once. The file was altered."
+            )
+
+
+def _check_regular(mode, where):
+    """Refuse anything but a regular file (a device such as /dev/zero, a FIFO, a socket,
+    a directory) without reading from it."""
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
+        )
+        raise FormatError(f"{where} is {kind}; skseqattn.load reads model files only.")
 
 
 def _open_archive(path, stack):
     """An open :class:`zipfile.ZipFile` for ``path``, closed by ``stack``."""
     where = path if isinstance(path, (str, bytes, os.PathLike)) else "the file"
     if isinstance(path, (str, bytes, os.PathLike)):
-        fileobj = stack.enter_context(open(path, "rb"))
+        _check_regular(os.stat(path).st_mode, where)  # before opening: a FIFO would block
+        # Not blocking, in case a FIFO took the file's place since the stat above.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fileobj = stack.enter_context(os.fdopen(os.open(path, flags), "rb"))
+        _check_regular(os.fstat(fileobj.fileno()).st_mode, where)
     else:
         fileobj = path
+        try:
+            descriptor = fileobj.fileno()
+        except (AttributeError, OSError, ValueError):
+            descriptor = None  # an in-memory file
+        if descriptor is not None:
+            _check_regular(os.fstat(descriptor).st_mode, where)
     try:
         counted = _entry_count(fileobj)
         fileobj.seek(0)
@@ -1259,7 +1362,7 @@ def _open_archive(path, stack):
             )
     try:
         zf = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+    except _ZIP_ERRORS as exc:
         hint = ""
         fileobj.seek(0)
         if fileobj.read(1) == b"\x80":
@@ -1354,8 +1457,10 @@ def _read_entry(zf, info, limit, where):
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
-        raise FormatError(f"{where}: cannot read {name} ({exc}); the file is damaged.") from exc
+    except _ZIP_ERRORS as exc:
+        raise FormatError(
+            f"{where}: cannot read {name} ({type(exc).__name__}: {exc}); the file is damaged."
+        ) from exc
     if len(data) > limit:  # pragma: no cover - zipfile stops at the declared size
         raise FormatError(f"{where}: {name} is larger than expected.")
     return data

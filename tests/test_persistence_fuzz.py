@@ -11,6 +11,7 @@ import struct
 import time
 import tracemalloc
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,196 @@ def test_fuzzed_vectorizer_manifests_raise_only_format_error(hostile, tmp_path):
         refused += error is not None
         assert seconds < SECONDS and traced < TRACED_MIB, (i, key, seconds, traced)
     assert refused >= 0.5 * n, refused
+
+
+# ---------------------------------------------------------------------- the zip layer
+@pytest.fixture(scope="module")
+def tiny_file():
+    """(bytes of a tiny saved classifier, the rows it predicts, its probabilities)."""
+    import io
+
+    import numpy as np
+
+    from skseqattn import BiLSTMAttentionClassifier, save
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(2, 6, size=(40, 5))
+    y = np.where(X[:, 0] == 2, "a", "b")
+    clf = BiLSTMAttentionClassifier(
+        embedding_dim=4,
+        hidden_size=4,
+        max_epochs=1,
+        validation_fraction=None,
+        ngram_order=0,
+        conv_kernel=0,
+        random_state=0,
+    ).fit(X, y)
+    return save(clf, io.BytesIO()).getvalue(), X[:4], clf.predict_proba(X[:4])
+
+
+def _zip_structure(data):
+    """Byte offsets of every local header (with its name), the central directory and the
+    end record of the zip ``data``: the bytes that zipfile itself parses."""
+    import io
+
+    offsets = []
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            begin = info.header_offset
+            name_length, extra = struct.unpack_from("<HH", data, begin + 26)
+            offsets.extend(range(begin, begin + 30 + name_length + extra))
+        offsets.extend(range(zf.start_dir, len(data)))
+    return offsets
+
+
+def test_every_bit_flip_of_the_zip_structure_raises_format_error_or_loads_intact(tiny_file):
+    import io
+
+    import numpy as np
+
+    data, X, proba = tiny_file
+    offsets = _zip_structure(data)
+    assert len(offsets) > 200  # two local headers, two central entries, the end record
+    outcomes = {"FormatError": 0, "loaded": 0}
+    checked = set()
+    start = time.perf_counter()
+    for offset in offsets:
+        for bit in range(8):
+            flipped = bytearray(data)
+            flipped[offset] ^= 1 << bit
+            try:
+                loaded = load(io.BytesIO(bytes(flipped)))
+            except FormatError:
+                outcomes["FormatError"] += 1
+                continue
+            except Exception as exc:
+                raise AssertionError(
+                    f"flipping bit {bit} of byte {offset} raised {type(exc).__name__}: {exc}"
+                ) from exc
+            # Fields zipfile does not read (dates, versions, attributes): the model is intact
+            # (checked once per byte, to keep the sweep fast).
+            outcomes["loaded"] += 1
+            if offset not in checked:
+                checked.add(offset)
+                np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+    seconds = time.perf_counter() - start
+    assert outcomes["FormatError"] > 0.3 * 8 * len(offsets), outcomes
+    assert seconds < 60, seconds  # ~2,000 loads; a few seconds on an idle core
+
+
+def test_zip_error_while_reading_an_entry_is_a_format_error(tiny_file):
+    """The three errors of issue 29's bit flips: a damaged local header's magic, a name
+    that differs from the table's, an entry offset that points before the file."""
+    import io
+
+    data, _, _ = tiny_file
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo("module-0.safetensors")
+        directory = zf.start_dir
+    begin = info.header_offset
+    magic = bytearray(data)
+    magic[begin] ^= 0x01
+    with pytest.raises(FormatError, match="module-0.safetensors has no local file header"):
+        load(io.BytesIO(bytes(magic)))
+    name = bytearray(data)
+    name[begin + 30] ^= 0x02  # 'm' -> 'o'
+    with pytest.raises(FormatError, match="module-0.safetensors is named b'oodule-0"):
+        load(io.BytesIO(bytes(name)))
+    # The central entry's offset field (42 bytes into it) made huge: the start lies beyond.
+    entries, at = [], data.find(b"PK\x01\x02", directory)
+    while at >= 0:
+        entries.append(at)
+        at = data.find(b"PK\x01\x02", at + 4)
+    assert len(entries) == 2
+    for entry in entries:
+        moved = bytearray(data)
+        moved[entry + 42 : entry + 46] = struct.pack("<L", 0xFFFF0000)
+        with pytest.raises(FormatError, match="outside the archive|not a skseqattn model"):
+            load(io.BytesIO(bytes(moved)))
+
+
+def test_overlapping_entries_are_refused(tiny_file, tmp_path):
+    """An entry whose local header lies inside another entry's bytes (one way to make one
+    file's bytes count twice, or a zip bomb) is refused before either is read."""
+    import io
+
+    data, _, _ = tiny_file
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        manifest = zf.read("manifest.json")
+        weights = zf.read("module-0.safetensors")
+
+    def local(name, content, size=None):
+        size = len(content) if size is None else size
+        crc = zlib.crc32(content[:size]) if size <= len(content) else 0
+        head = struct.pack(
+            "<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 33, crc, size, size, len(name), 0
+        )
+        return head + name
+
+    def central(name, size, crc, offset):
+        return (
+            struct.pack(
+                "<4s4B4HL2L5HLL",
+                b"PK\x01\x02",
+                20,
+                0,
+                20,
+                0,
+                0,
+                0,
+                0,
+                33,
+                crc,
+                size,
+                size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + name
+        )
+
+    inner = local(b"module-0.safetensors", weights) + weights
+    outer_content = manifest + inner  # the manifest's bytes run over the weights entry
+    outer = local(b"manifest.json", outer_content) + outer_content
+    inner_offset = len(outer) - len(inner)
+    directory = central(
+        b"manifest.json", len(outer_content), zlib.crc32(outer_content), 0
+    ) + central(b"module-0.safetensors", len(weights), zlib.crc32(weights), inner_offset)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 2, 2, len(directory), len(outer), 0)
+    path = tmp_path / "overlap.skseqattn"
+    path.write_bytes(outer + directory + end)
+    with zipfile.ZipFile(path) as zf:  # zipfile itself reads both entries
+        assert zf.read("module-0.safetensors") == weights
+    with pytest.raises(FormatError, match="manifest.json and module-0.safetensors overlap"):
+        load(path)
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "directory", "device file object"])
+def test_non_regular_files_are_refused_without_reading(kind, tmp_path):
+    import os
+
+    if kind == "device" or kind == "device file object":
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero")
+        path = "/dev/zero"
+    elif kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        path = tmp_path / "pipe"
+        os.mkfifo(path)  # opening it for reading would block until a writer came
+    else:
+        path = tmp_path
+    start = time.perf_counter()
+    if kind == "device file object":
+        with open(path, "rb") as f, pytest.raises(FormatError, match="not a regular file"):
+            load(f)
+    else:
+        expected = "is a directory" if kind == "directory" else "is not a regular file"
+        with pytest.raises(FormatError, match=expected):
+            load(path)
+    assert time.perf_counter() - start < 0.5
