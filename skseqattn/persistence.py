@@ -79,6 +79,8 @@ _MAX_STR_WIDTH = 2**16  # characters of a '<U...' dtype
 _MAX_HEADER_BYTES = 2**20  # a safetensors header
 _MAX_TENSORS = 10_000
 _MAX_NDIM = 32
+_WIDTH_DIVISOR = 2**14  # a vectorizer's width: 65,536 columns at the default max_bytes
+_NGRAM_DIVISOR = 2**22  # a classifier's ngram_order: 256 at the default max_bytes
 _DTYPE_TEXT = re.compile(r"^[<>|=]?[biufUO][0-9]{0,9}$")
 _ST_ITEMSIZE = {
     "BOOL": 1,
@@ -772,6 +774,7 @@ class _Reader:
                 f"{where}: {name} of this skseqattn has no parameters {unknown}; the file may "
                 "come from another version of skseqattn."
             )
+        _check_param_nodes(cls, params, where)
         values = {k: self.value(v, f"{where}.{k}") for k, v in params.items()}
         # Parameters added after a file was written get the value that behaves as the
         # writer's version did, not today's default.
@@ -786,8 +789,9 @@ class _Reader:
                 est._validate_params()
             except (TypeError, ValueError) as exc:
                 raise FormatError(f"{where}: invalid parameters: {exc}") from exc
+        _check_work(est, name, where, self.max_bytes)
         if name == "CharSequenceVectorizer":
-            _check_width(est, where, self.max_bytes)
+            _check_integer_dtype(est, where)
         if name == "Pipeline":
             steps = est.steps
             if not all(isinstance(s, tuple) and len(s) == 2 for s in steps):
@@ -806,7 +810,9 @@ class _Reader:
         for key, node in fitted.items():
             if not _FITTED_NAME.match(key) or key in _CLASSIFIER_RUNTIME:
                 raise FormatError(f"{where}: {key!r} is not a fitted attribute name.")
+            _check_data_node(node, f"{where}.{key}")
             values[key] = self.value(node, f"{where}.{key}")
+            _check_finite(values[key], f"{where}.{key}")
         if name == "BiLSTMAttentionClassifier":
             self.restore_classifier(est, values, body, where)
             return est
@@ -859,9 +865,16 @@ class _Reader:
                     )
             data = self.blobs.read(blob)
             try:
-                return self.safetensors.torch.load(data)
+                state = self.safetensors.torch.load(data)
             except Exception as exc:  # the parser's own error types vary
                 raise FormatError(f"{blob} is not a valid safetensors file: {exc}") from exc
+            for key, tensor in state.items():
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    raise FormatError(
+                        f"{blob}: weight {key!r} holds NaN or infinity; the network would "
+                        "predict NaN. The file is damaged or was saved from a diverged fit."
+                    )
+            return state
 
         est._restore(
             classes=classes,
@@ -1005,6 +1018,15 @@ def _check_classifier(fitted, where):
     classes = fitted.get("classes_")
     if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
         raise FormatError(f"{where}: classes_ must be a 1-D array of at least 2 labels.")
+    try:
+        n_distinct = len(np.unique(classes))
+    except TypeError:  # an object array of labels that do not compare
+        n_distinct = None
+    if n_distinct != len(classes):
+        raise FormatError(
+            f"{where}: classes_ must hold distinct, comparable labels (as fit sets them), got "
+            f"{_short(classes.tolist(), 120)}."
+        )
     input_type = fitted.get("input_type_")
     kind = kind_named(input_type)
     if kind is None:
@@ -1014,6 +1036,12 @@ def _check_classifier(fitted, where):
     problem = kind.check_saved(fitted)
     if problem is not None:
         raise FormatError(f"{where}: {problem}.")
+    scale = fitted.get("feature_scale_")
+    if scale is not None and not bool((scale > 0).all()):
+        raise FormatError(
+            f"{where}: feature_scale_ must be positive (fit sets at least 1e-12), got "
+            f"{_short(scale.tolist(), 120)}; inputs would be divided by it."
+        )
     return classes
 
 
@@ -1036,19 +1064,180 @@ def _check_vectorizer(est, where, max_bytes):
             f"{where}: the fitted vocabulary_, vocab_size_, id_to_token_ and max_len_ of the "
             "CharSequenceVectorizer do not agree."
         )
-    _check_width(est, where, max_bytes)
+    _check_work(est, "CharSequenceVectorizer", where, max_bytes)
+    _check_integer_dtype(est, where)
 
 
-def _check_width(est, where, max_bytes):
-    """A vectorizer's output width costs memory in transform and get_feature_names_out."""
-    limit = max(max_bytes // 1024, 1)
-    for key in ("max_len", "max_len_"):
-        width = getattr(est, key, None)
-        if width is not None and width > limit:
+# Parameters (and fitted attributes) that size the work of every row without sizing any
+# weight, so that the weights cannot justify them: each with the divisor of max_bytes that
+# bounds it and what one unit costs. Every parameter that sizes weights is bounded by the
+# weights instead (_check_architecture and the shapes of module_shapes); every value is
+# typed by the estimator's own _parameter_constraints (_check_param_nodes).
+_WORK_LIMITS = {
+    "CharSequenceVectorizer": {
+        "max_len": (_WIDTH_DIVISOR, 1, "columns: every row of transform is this wide"),
+        "max_len_": (_WIDTH_DIVISOR, 1, "columns: every row of transform is this wide"),
+    },
+    "BiLSTMAttentionClassifier": {
+        "ngram_order": (
+            _NGRAM_DIVISOR,
+            16,  # whatever max_bytes: such orders cost little
+            "n-gram orders: every token of every row costs this many hashes and lookups",
+        ),
+    },
+}
+
+
+def _check_work(est, name, where, max_bytes):
+    """Refuse a value of ``_WORK_LIMITS`` above ``max(max_bytes // divisor, floor)``."""
+    for key, (divisor, floor, unit) in _WORK_LIMITS.get(name, {}).items():
+        value = getattr(est, key, None)
+        limit = max(max_bytes // divisor, floor)
+        if _is_int(value) and value > limit:
             raise FormatError(
-                f"{where}: CharSequenceVectorizer.{key}={_short(width)} exceeds max_bytes // 1024 "
-                f"= {limit} columns; pass a larger max_bytes to load if you trust the file."
+                f"{where}: {name}.{key}={_short(value)} exceeds max(max_bytes // {divisor}, "
+                f"{floor}) = {limit} {unit}; pass a larger max_bytes to load if you trust "
+                "the file."
             )
+
+
+# Tags whose value is a class or a function. scikit-learn's "callable" and ``type``
+# constraints accept any of them (torch.optim.Adam is callable, np.int64 is a type), so a
+# tagged value must also be of the kind the parameter's constraints name, and such values
+# never sit inside other values. Estimators sit only in a Pipeline's steps.
+_CODE_TAGS = {
+    "__optimizer__": "a torch.optim class",
+    "__callable__": "a named callable",
+    "__dtype_type__": "a numpy scalar type",
+    "__estimator__": "an estimator",
+}
+
+
+def _tag(node):
+    """The tag of a tagged manifest node, or None."""
+    if isinstance(node, dict) and len(node) == 1:
+        (tag,) = node
+        return tag if isinstance(tag, str) else None
+    return None
+
+
+def _tag_fits(tag, constraints):
+    """Whether a parameter with ``constraints`` (from ``_parameter_constraints``) may hold
+    the value of a node tagged ``tag``."""
+    if constraints == "no_validation":  # the estimator checks the value itself
+        return tag == "__dtype_type__"
+    if not isinstance(constraints, list):
+        return False
+    takes_class = any(c is type for c in constraints)
+    takes_function = any(
+        c is callable or (isinstance(c, str) and c == "callable") for c in constraints
+    )
+    if tag == "__optimizer__":
+        return takes_class
+    if tag == "__callable__":
+        return takes_class or takes_function
+    return False  # a numpy type where no_validation is not said, an estimator
+
+
+def _check_data_node(node, where):
+    """Refuse classes, functions and estimators anywhere inside ``node``."""
+    stack = [(node, where)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(node))
+        elif isinstance(node, dict):
+            tag = _tag(node)
+            if tag in _CODE_TAGS:
+                raise FormatError(
+                    f"{at}: the file puts {_CODE_TAGS[tag]} ({_short(node[tag])}) where only "
+                    "plain values (numbers, strings, arrays, containers of them) belong."
+                )
+            stack.extend((v, f"{at}.{k}") for k, v in node.items())
+
+
+def _check_param_nodes(cls, params, where):
+    """Type every parameter node against the estimator's own ``_parameter_constraints``
+    before anything is built from it: a tagged class or function only where the
+    constraints ask for one, and nothing of the kind inside other values.
+    ``_validate_params`` then checks the rebuilt values themselves."""
+    constraints = getattr(cls, "_parameter_constraints", {})
+    name = cls.__name__
+    for key, node in params.items():
+        at = f"{where}.{key}"
+        if name == "Pipeline" and key == "steps":
+            _check_steps_node(node, at)
+            continue
+        tag = _tag(node)
+        if tag in _CODE_TAGS:
+            allowed = constraints.get(key)
+            if not _tag_fits(tag, allowed):
+                raise FormatError(
+                    f"{at}: {name}.{key} does not take {_CODE_TAGS[tag]}, but the file sets it "
+                    f"to {_short(node)}; {name} accepts {_describe(allowed)}."
+                )
+            continue
+        _check_data_node(node, at)
+
+
+def _check_steps_node(node, where):
+    """A Pipeline's steps: a list of (name, step) pairs, where a step is an estimator (its
+    node is checked when it is built) or a plain value (that _validate_steps judges)."""
+    if not isinstance(node, list):
+        raise FormatError(f"{where}: expected a list of (name, estimator) pairs.")
+    for i, step in enumerate(node):
+        body = step.get("__tuple__") if _tag(step) == "__tuple__" else None
+        if not (isinstance(body, list) and len(body) == 2 and isinstance(body[0], str)):
+            raise FormatError(f"{where}[{i}]: expected a (name, estimator) pair.")
+        if _tag(body[1]) != "__estimator__":
+            _check_data_node(body[1], f"{where}[{i}]")
+
+
+def _describe(constraints):
+    if not isinstance(constraints, list):
+        return "no such value"
+    return " or ".join(
+        "a callable" if c is callable else getattr(c, "__name__", None) or str(c)
+        for c in constraints
+    )
+
+
+def _check_finite(value, where):
+    """Refuse NaN and infinities anywhere in a fitted attribute: fit sets none."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, np.ndarray):
+            if item.dtype.kind == "f":
+                finite = bool(np.isfinite(item).all())
+            elif item.dtype.kind == "O":
+                stack.extend(item.ravel().tolist())
+                continue
+            else:
+                continue
+            if not finite:
+                raise FormatError(
+                    f"{where}: holds NaN or infinity; a fitted estimator holds finite numbers only."
+                )
+        elif isinstance(item, (float, np.floating)) and not math.isfinite(item):
+            raise FormatError(
+                f"{where}: holds {item!r}; a fitted estimator holds finite numbers only."
+            )
+
+
+def _check_integer_dtype(est, where):
+    """The vectorizer's ``dtype`` is 'no_validation' in its constraints: it checks it itself."""
+    from ._vectorizer import _resolve_dtype
+
+    try:
+        _resolve_dtype(est.dtype, getattr(est, "vocab_size_", None))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{where}: {exc}") from None
 
 
 def _callables_by_name(callables):
@@ -1505,9 +1694,11 @@ def load(path, *, device="cpu", callables=None, key=None, max_bytes=DEFAULT_MAX_
         was not checked.
     max_bytes : int, default=DEFAULT_MAX_BYTES (1 GiB)
         The most archive content (the sizes of its entries, uncompressed) to read; larger
-        files raise :class:`FormatError` before they are read. It also bounds a
-        vectorizer's width (``max_len``, ``max_len_``) at ``max_bytes // 1024`` columns.
-        Raise it for models above 1 GiB that you trust.
+        files raise :class:`FormatError` before they are read. It also bounds the values
+        that size each row's work without sizing any weight: a vectorizer's width
+        (``max_len``, ``max_len_``) at ``max_bytes // 16384`` columns (65,536 by default)
+        and a classifier's ``ngram_order`` at ``max(max_bytes // 4194304, 16)`` (256 by
+        default). Raise it for models above 1 GiB, or beyond these bounds, that you trust.
 
     Returns
     -------
@@ -1541,11 +1732,16 @@ def load(path, *, device="cpu", callables=None, key=None, max_bytes=DEFAULT_MAX_
       the manifest's, at most 50x compression for entries above 1 MiB); manifest.json is
       read up to 32 MiB and parsed with at most 2 million values, no repeated keys, no
       integer over 20 digits, no non-finite number, nesting at most 64 levels, dtypes of
-      at most 65536 characters and 64 MiB of arrays in JSON; every parameter is checked
-      as the estimator checks it; the shapes the parameters imply are computed without
-      allocating and compared with the weights' safetensors header before the tensors
-      are read or any module is built. Memory is then about three times the file's
-      content at most.
+      at most 65536 characters and 64 MiB of arrays in JSON; every parameter is typed
+      by the estimator's own ``_parameter_constraints`` (a class or function only where
+      they take one, never inside another value) and then checked as the estimator
+      checks it; the shapes the parameters imply are computed without allocating and
+      compared with the weights' safetensors header before the tensors are read or any
+      module is built, and the values that size work without sizing weights are bounded
+      by ``max_bytes``. Memory is then about three times the file's content at most.
+    - **Sound fitted state.** Fitted attributes and weights hold finite numbers only
+      (no NaN or infinite weight, mean or scale), ``feature_scale_`` is positive and
+      ``classes_`` distinct, as ``fit`` leaves them.
     - **Integrity of the weights.** Each entry's SHA-256 and size must match the manifest.
       This detects damage, not tampering: whoever alters a file can update the checksums.
     - **Authenticity only with a key.** ``save(..., key=key)`` adds an HMAC-SHA256 of

@@ -73,6 +73,12 @@ CASES = [
     "dtype <U250000000",
     "4300-digit int",
     "max_len_=10**15",
+    "ngram_order=100000",
+    "vectorizer max_len=1e6",
+    "feature_scale_ = 0",
+    "NaN head weights",
+    "duplicate classes_",
+    "analyzer tagged as a class",
 ]
 
 
@@ -459,3 +465,176 @@ def test_non_regular_files_are_refused_without_reading(kind, tmp_path):
         with pytest.raises(FormatError, match=expected):
             load(path)
     assert time.perf_counter() - start < 0.5
+
+
+# ---------------------------------------------------------------------- values a file sets
+def _unfitted_files(folder):
+    """{class name: path} of each estimator saved unfitted: a manifest and nothing else."""
+    from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer, save
+
+    return {
+        cls.__name__: save(cls(), Path(folder) / f"{cls.__name__}.skseqattn")
+        for cls in (BiLSTMAttentionClassifier, CharSequenceVectorizer)
+    }
+
+
+def _constraints(name):
+    from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+
+    cls = {c.__name__: c for c in (BiLSTMAttentionClassifier, CharSequenceVectorizer)}[name]
+    return cls, cls._parameter_constraints
+
+
+def _takes_a_class(constraints):
+    return isinstance(constraints, list) and any(c is type for c in constraints)
+
+
+_CODE_VALUES = [
+    {"__optimizer__": "Adam"},
+    {"__dtype_type__": "<i8"},
+    {"__callable__": "os:system"},
+]
+
+
+@pytest.mark.parametrize("name", ["BiLSTMAttentionClassifier", "CharSequenceVectorizer"])
+def test_a_class_or_function_loads_only_where_the_constraints_take_one(name, tmp_path):
+    """Every parameter of get_params (so parameters added later too): a tagged class or
+    function loads only where _parameter_constraints names classes or callables."""
+    path = _unfitted_files(tmp_path)[name]
+    cls, constraints = _constraints(name)
+    loaded_as = {}
+    for key in cls().get_params(deep=False):
+        for value in _CODE_VALUES:
+            tag = next(iter(value))
+            out = bench.rebuild(
+                path, tmp_path / "p.skseqattn", manifest=bench._params(**{key: value})
+            )
+            try:
+                est = load(out)
+            except FormatError as exc:
+                assert re.search(rf"estimator\.{key}: ", str(exc)), exc
+                continue
+            except ValueError as exc:  # a callable the caller did not hand over
+                assert tag == "__callable__" and "never imports code" in str(exc), exc
+                loaded_as[key, tag] = "asked for the callable"
+                continue
+            loaded_as[key, tag] = getattr(est, key)
+    expected = {}
+    for key, allowed in constraints.items():
+        if _takes_a_class(allowed):
+            expected[key, "__optimizer__"] = __import__("torch").optim.Adam
+        if _takes_a_class(allowed) or (isinstance(allowed, list) and callable in allowed):
+            expected[key, "__callable__"] = "asked for the callable"
+        if allowed == "no_validation" and key == "dtype":
+            expected[key, "__dtype_type__"] = __import__("numpy").int64
+    assert loaded_as == expected
+
+
+def test_a_class_inside_another_value_never_loads(hostile, tmp_path):
+    vec = Path(next(iter(hostile.values()))[0]).with_name("vec.skseqattn")
+    clf = vec.with_name("clf.skseqattn")
+    cases = [
+        (clf, "class_weight", {"__dict__": {"no": {"__optimizer__": "Adam"}}}),
+        (clf, "class_weight", {"__dict__": {"no": {"__callable__": "os:system"}}}),
+        (vec, "vocabulary", [{"__dtype_type__": "<i8"}]),
+        (vec, "vocabulary", {"__mapping__": [[{"__optimizer__": "SGD"}, 2]]}),
+    ]
+    for path, key, value in cases:
+        out = bench.rebuild(path, tmp_path / "n.skseqattn", manifest=bench._params(**{key: value}))
+        with pytest.raises(FormatError, match=rf"estimator\.{key}.*where only plain values"):
+            load(out)
+    fitted = bench.rebuild(
+        clf, tmp_path / "f.skseqattn", manifest=bench._fitted(n_epochs_={"__optimizer__": "Adam"})
+    )
+    with pytest.raises(FormatError, match=r"estimator\.n_epochs_: the file puts a torch.optim"):
+        load(fitted)
+
+
+_PLAIN_VALUES = [-1, 0, 1, 10**18, 0.5, -0.5, "x", "", None, True, [], {"__dict__": {}}]
+
+
+@pytest.mark.parametrize("name", ["BiLSTMAttentionClassifier", "CharSequenceVectorizer"])
+def test_every_parameter_of_a_wrong_type_or_range_is_a_format_error(name, tmp_path):
+    """A plain value of the wrong type or range, for every parameter: FormatError, or a
+    value the estimator's own constraints accept."""
+    path = _unfitted_files(tmp_path)[name]
+    cls, _ = _constraints(name)
+    refused = 0
+    for key in cls().get_params(deep=False):
+        for value in _PLAIN_VALUES:
+            out = bench.rebuild(
+                path, tmp_path / "p.skseqattn", manifest=bench._params(**{key: value})
+            )
+            try:
+                est = load(out)
+            except FormatError:
+                refused += 1
+                continue
+            est._validate_params()  # what loaded is a value fit accepts
+            assert repr(getattr(est, key)) == repr(value if value != {"__dict__": {}} else {})
+    assert refused > len(cls().get_params()) * 4, refused
+
+
+def test_work_sizing_values_are_bounded_by_max_bytes(hostile, tmp_path):
+    import numpy as np
+
+    clf = Path(next(iter(hostile.values()))[0]).with_name("clf.skseqattn")
+    X = np.random.RandomState(0).randint(2, 9, size=(5, 6))
+    at_limit = bench.rebuild(clf, tmp_path / "a.skseqattn", manifest=bench._params(ngram_order=256))
+    assert load(at_limit).predict_proba(X).shape == (5, 2)
+    over = bench.rebuild(clf, tmp_path / "o.skseqattn", manifest=bench._params(ngram_order=257))
+    with pytest.raises(
+        FormatError, match=r"ngram_order=257 exceeds max\(max_bytes // 4194304, 16\)"
+    ):
+        load(over)
+    assert load(over, max_bytes=2**31).ngram_order == 257  # the caller trusts the file
+    # a small max_bytes still takes the orders any n-gram model uses
+    assert load(clf, max_bytes=10**6).ngram_order == 4
+
+
+def test_non_finite_fitted_values_and_weights_are_refused(hostile, tmp_path):
+    clf = Path(next(iter(hostile.values()))[0]).with_name("clf.skseqattn")
+    features = clf.with_name("features.skseqattn")
+    nan = {"__float__": "nan"}
+    cases = [
+        (
+            clf,
+            dict(manifest=bench._fitted(logit_offset_=bench._array("<f4", [nan, 0.0]))),
+            r"estimator\.logit_offset_: holds NaN or infinity",
+        ),
+        (
+            features,
+            dict(
+                manifest=bench._fitted(
+                    feature_mean_=bench._array("<f8", [0.0, {"__float__": "inf"}, 0.0])
+                )
+            ),
+            r"estimator\.feature_mean_: holds NaN or infinity",
+        ),
+        (
+            features,
+            dict(manifest=bench._fitted(feature_scale_=bench._array("<f8", [1.0, -2.0, 1.0]))),
+            r"feature_scale_ must be positive",
+        ),
+        (
+            clf,
+            dict(entries=bench.nan_weights(clf, prefix="embedding")),
+            r"weight 'embedding\.weight' holds NaN or infinity",
+        ),
+        (
+            clf,
+            dict(
+                manifest=bench._fitted(
+                    classes_={
+                        "__ndarray__": {"dtype": "|O", "shape": [3], "data": ["no", "yes", "no"]}
+                    }
+                )
+            ),
+            r"classes_ must hold distinct",
+        ),
+    ]
+    for i, (path, edits, match) in enumerate(cases):
+        out = bench.rebuild(path, tmp_path / f"c{i}.skseqattn", **edits)
+        error, seconds, traced = _budgeted_load(out)
+        assert error is not None and re.search(match, str(error)), (i, error)
+        assert seconds < SECONDS and traced < TRACED_MIB, (i, seconds, traced)
