@@ -33,6 +33,7 @@ import math
 import os
 import re
 import secrets
+import socket
 import stat
 import struct
 import sys
@@ -389,8 +390,12 @@ def save(estimator, path, *, key=None):
         Fitted or not. A Pipeline may hold these estimators, ``'passthrough'`` and
         other Pipelines.
     path : str, path-like or writable binary file
-        Where to write. An existing file is replaced only once the whole file is written.
-        Any name works; ``.skseqattn`` is a good suffix.
+        Where to write. An existing file is replaced only once the whole file is written
+        (by a rename), so a failed or killed save leaves it as it was. Any name works;
+        ``.skseqattn`` is a good suffix. On Linux the content is written to an unnamed
+        file that vanishes with a killed process; elsewhere a killed save leaves a
+        ``<path>.<host>-<pid>-<random>.tmp`` file, which the next save to ``path`` on the
+        same host removes once that process has ended.
     key : bytes or str, default=None
         A secret to sign the file with: an HMAC-SHA256 of its manifest, which records the
         SHA-256 of every other entry, is stored in the archive, and ``load(path, key=key)``
@@ -478,19 +483,98 @@ def save(estimator, path, *, key=None):
     if hasattr(path, "write"):
         write(path)
         return path
-    target = os.fspath(path)
-    # A sibling temporary file (created with the usual permissions), renamed over the
-    # target once complete: an existing file is never left half-written.
-    tmp = f"{target}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "xb") as f:
+    _write_replacing(os.fspath(path), write)
+    return path
+
+
+# ---------------------------------------------------------------------- replacing a file
+def _write_replacing(target, write):
+    """Write a file with ``write(fileobj)`` and put it at ``target`` in one rename, so that
+    an existing file is never left half-written and a process killed meanwhile leaves as
+    little as the system allows.
+
+    Where the system has unnamed files (Linux's ``O_TMPFILE``) the content is written to
+    one in the target's folder, which vanishes with the process if it dies, and only the
+    finished file gets a temporary name (a link) just before the rename over the target:
+    a kill can leave a temporary file only in the instant between the two. Elsewhere a
+    named sibling temporary file is written. Either way the temporary name says the host
+    and process, and the next save to the same target removes those of this host whose
+    process no longer runs.
+    """
+    _remove_stale_temporaries(target)
+    tmp = _temporary_name(target)
+    fd = _unnamed_file(os.path.dirname(os.path.abspath(target)))
+    linked = False
+    if fd is not None:
+        with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            try:
+                os.link(f"/proc/self/fd/{f.fileno()}", tmp)
+                linked = True
+            except OSError:  # no /proc, or a file system that cannot link it: write again
+                pass
+    try:
+        if not linked:
+            with open(tmp, "xb") as f:
+                write(f)
         os.replace(tmp, target)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
-    return path
+
+
+def _unnamed_file(folder):
+    """A descriptor of an unnamed file in ``folder`` open for writing, or None where the
+    system or file system has none."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, 0o666)  # the umask applies, as for open
+    except OSError:  # e.g. EOPNOTSUPP, or EISDIR from a kernel that predates O_TMPFILE
+        return None
+
+
+def _host_tag():
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _temporary_name(target):
+    return f"{target}.{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def _remove_stale_temporaries(target):
+    """Remove the temporary files that saves to ``target`` from processes of this host
+    that no longer run left behind (a process killed while saving)."""
+    if os.name != "posix":  # only POSIX can ask whether a process runs without harm
+        return
+    folder, base = os.path.split(os.path.abspath(target))
+    pattern = re.compile(re.escape(base) + r"\.([0-9a-f]{8})-([0-9]+)-[0-9a-f]{8}\.tmp")
+    host = _host_tag()
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.startswith(base + ".")]
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or match[1] != host or _process_runs(int(match[2])):
+            continue
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(folder, name))
+
+
+def _process_runs(pid):
+    if pid == os.getpid() or pid <= 0:
+        return True  # this process's own saves may be running in other threads
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid: leave it
+    return True
 
 
 # ---------------------------------------------------------------------- reading
