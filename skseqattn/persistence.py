@@ -126,18 +126,6 @@ _DROPPED = {
 }
 # Held by the network and rebuilt from the weights, not stored as attributes.
 _CLASSIFIER_RUNTIME = ("net_", "module_", "history_")
-# Parameters that files from earlier versions lack, with the value those versions behaved as.
-_ADDED_PARAMS = {
-    "BiLSTMAttentionClassifier": {
-        "ngram_order": 0,
-        "ngram_buckets": 65536,
-        "logit_adjustment": 0.0,
-        "mixed_precision": False,
-        "unknown_id": 1,  # ids above those seen in fit were read as 1
-        "position_encoding": False,
-        "conv_kernel": 0,
-    }
-}
 
 
 class FormatError(ValueError):
@@ -860,10 +848,10 @@ class _Reader:
             )
         _check_param_nodes(cls, params, where)
         values = {k: self.value(v, f"{where}.{k}") for k, v in params.items()}
-        # Parameters added after a file was written get the value that behaves as the
-        # writer's version did, not today's default.
-        for key, value in _ADDED_PARAMS.get(name, {}).items():
-            values.setdefault(key, value)
+        # Parameters added after a file was written: the estimator's one table of them
+        # (shared with its pickles) gives the value that behaves as the writer's version did.
+        if hasattr(cls, "_fill_added_params"):
+            values = cls._fill_added_params(values)
         for key, value in values.items():
             if (name, key) in _DROPPED and value is not None:
                 raise FormatError(f"{where}: {name}.{key} must be None in a saved file.")
@@ -918,8 +906,6 @@ class _Reader:
         if not isinstance(blob, str) or not _BLOB_NAME.match(blob) or blob not in self.blobs:
             raise FormatError(f"{where}: the weights entry {_short(blob)} is missing.")
         header = self.blobs.header(blob)
-        if est.attention == "dot" and "pool.query" in header:
-            est.set_params(attention="scaled_dot")  # written when 'dot' was the learned query
         _check_architecture(est, fitted, len(classes), header, blob, where)
         history = _expect(body.get("history", []), list, f"{where}.history")
         history = [_expect(self.value(e, f"{where}.history"), dict, where) for e in history]
@@ -966,6 +952,7 @@ class _Reader:
             state_dict=weights,
             history=history,
             device=self.device,
+            saved=set(header),
         )
 
 

@@ -1,5 +1,6 @@
 """Tests of pickling and of skseqattn.persistence: safe save/load, tampered and foreign files."""
 
+import copy
 import hashlib
 import io
 import json
@@ -653,9 +654,43 @@ def test_load_file_from_when_dot_was_the_learned_query(tmp_path):
     clf = tiny(attention="scaled_dot", attention_heads=2, max_epochs=1).fit(X, y)
     path = save(clf, tmp_path / "model.skseqattn")
     old = _rebuild(path, tmp_path / "old.skseqattn", manifest=_edit_params(attention="dot"))
-    loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
+    with pytest.warns(FutureWarning, match="saved when attention='dot' named a learned query"):
+        loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
     assert loaded.attention == "scaled_dot"
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_load_and_unpickle_fill_missing_parameters_from_one_table(tmp_path):
+    """Files and pickles from before a parameter existed read the classifier's one table
+    of added parameters, so they come back alike (and as the older version behaved)."""
+    from skseqattn._classifier import _ADDED_PARAMS
+
+    clf = tiny(max_epochs=1)
+    path = save(clf, tmp_path / "model.skseqattn")
+
+    def lacking(doc):
+        params = doc["estimator"]["__estimator__"]["params"]
+        for key in _ADDED_PARAMS:
+            del params[key]
+
+    from_file = load(_rebuild(path, tmp_path / "old.skseqattn", manifest=lacking))
+    old = copy.deepcopy(clf)
+    for key in _ADDED_PARAMS:
+        delattr(old, key)
+    from_pickle = pickle.loads(pickle.dumps(old))
+    expected = {**clf.get_params(), **_ADDED_PARAMS}
+    assert from_file.get_params() == from_pickle.get_params() == expected
+    assert from_file.get_params()["ngram_order"] == 0 != clf.ngram_order  # not the default
+
+
+def test_loading_leaves_dot_attention_of_another_pooling_as_it_is(tmp_path):
+    X = _ids()
+    clf = tiny(pooling="mean", attention="dot", max_epochs=1).fit(X, _labels("str", X[:, 0] > 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load(save(clf, tmp_path / "model.skseqattn"))
+        unpickled = pickle.loads(pickle.dumps(clf))
+    assert loaded.attention == unpickled.attention == "dot"
 
 
 @pytest.mark.parametrize("unknown_id", [None, 1])
