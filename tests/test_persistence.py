@@ -789,7 +789,7 @@ def test_save_replaces_existing_file_atomically(token_clf, tmp_path):
 
 _KILLED_SAVE = """
 import sys, time, zipfile
-import skseqattn.persistence as persistence
+import skseqattn.persistence._writing as persistence
 from skseqattn import CharSequenceVectorizer
 
 if sys.argv[2] == "named":  # as on a system without unnamed files
@@ -826,7 +826,7 @@ def _kill_while_saving(path, mode):
 
 @pytest.mark.parametrize("mode", ["unnamed", "named"])
 def test_a_save_killed_midway_leaves_the_old_file_and_no_temporary_one(mode, tmp_path):
-    from skseqattn.persistence import _unnamed_file
+    from skseqattn.persistence._writing import _unnamed_file
 
     if mode == "unnamed":
         fd = _unnamed_file(str(tmp_path))
@@ -845,7 +845,7 @@ def test_a_save_killed_midway_leaves_the_old_file_and_no_temporary_one(mode, tmp
     # Without unnamed files the killed process's temporary file stays until the next save
     # to the same target, which removes it; one of a running process (here this one) stays.
     assert len(left) == 2 and left[1].startswith("v.skseqattn.") and left[1].endswith(".tmp")
-    from skseqattn.persistence import _temporary_name
+    from skseqattn.persistence._writing import _temporary_name
 
     running = Path(_temporary_name(str(path)))
     running.write_bytes(b"in progress")
@@ -859,7 +859,7 @@ def test_a_save_killed_midway_leaves_the_old_file_and_no_temporary_one(mode, tmp
 
 
 def test_a_failed_write_leaves_no_temporary_file(token_clf, tmp_path, monkeypatch):
-    import skseqattn.persistence as persistence
+    import skseqattn.persistence._writing as persistence
 
     path = tmp_path / "m.skseqattn"
     path.write_bytes(b"old")
