@@ -638,3 +638,24 @@ def test_non_finite_fitted_values_and_weights_are_refused(hostile, tmp_path):
         error, seconds, traced = _budgeted_load(out)
         assert error is not None and re.search(match, str(error)), (i, error)
         assert seconds < SECONDS and traced < TRACED_MIB, (i, seconds, traced)
+
+
+def test_classifier_values_fit_refuses_are_refused_by_load(hostile, tmp_path):
+    """What the classifier checks in fit beyond its constraints holds for a file too."""
+    clf = Path(next(iter(hostile.values()))[0]).with_name("clf.skseqattn")
+    nan = {"__float__": "nan"}
+    cases = [
+        (dict(class_weight={"__dict__": {"no": nan, "yes": 1.0}}), r"class_weight nan for"),
+        (dict(lr=1e300), r"lr=1e\+300, far beyond"),
+        (dict(conv_kernel=4), r"conv_kernel=4, .*needs an odd width"),
+        (
+            dict(embedding_weights=bench._array("<f8", [nan, 0.0])),
+            r"NaN, infinity or a value too large for float32 in embedding_weights",
+        ),
+    ]
+    for i, (params, match) in enumerate(cases):
+        out = bench.rebuild(clf, tmp_path / f"v{i}.skseqattn", manifest=bench._params(**params))
+        with pytest.raises(
+            FormatError, match=r"^estimator: BiLSTMAttentionClassifier got " + match
+        ):
+            load(out)

@@ -215,6 +215,18 @@ def _check_work(est, name, where, max_bytes):
             )
 
 
+def _check_classifier_values(est, where):
+    """The checks of the classifier's values that its constraints cannot say (finite class
+    weights and embedding vectors, an odd convolution, a learning rate that trains), which
+    fit makes: a file must pass them too."""
+    from .._classifier import _check_parameter_values
+
+    try:
+        _check_parameter_values(est, type(est).__name__)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{where}: {exc}") from None
+
+
 def _check_integer_dtype(est, where):
     """The vectorizer's ``dtype`` is 'no_validation' in its constraints: it checks it itself."""
     from .._vectorizer import _resolve_dtype

@@ -28,7 +28,13 @@ from ._format import (
     _short,
     _torch_optimizers,
 )
-from ._restore import _check_integer_dtype, _check_vectorizer, _check_work, restore_classifier
+from ._restore import (
+    _check_classifier_values,
+    _check_integer_dtype,
+    _check_vectorizer,
+    _check_work,
+    restore_classifier,
+)
 
 
 class _Reader:
@@ -272,6 +278,8 @@ class _Reader:
         _check_work(est, name, where, self.max_bytes)
         if name == "CharSequenceVectorizer":
             _check_integer_dtype(est, where)
+        if name == "BiLSTMAttentionClassifier":
+            _check_classifier_values(est, where)
         if name == "Pipeline":
             steps = est.steps
             if not all(isinstance(s, tuple) and len(s) == 2 for s in steps):
