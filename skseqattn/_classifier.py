@@ -59,9 +59,9 @@ _ADDED_PARAMS = {
     "position_encoding": False,
     "conv_kernel": 0,
 }
-# The parts of the network added since, absent from an older pickled module: None is the
-# network the older version built.
-_ADDED_MODULE_PARTS = ("ngrams", "position", "conv")
+# The attributes of the network added since, absent from an older pickled module, with the
+# value that builds the network the older version built (None: no such part).
+_ADDED_MODULE_PARTS = {"ngrams": None, "position": None, "conv": None}
 
 
 class _LazyTypeMeta(type):
@@ -1133,9 +1133,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         state.update(self._fill_added_params(state))  # pickled before some parameters
         module = getattr(state.get("net_"), "module_", None)
-        for part in _ADDED_MODULE_PARTS if module is not None else ():
+        for part, value in _ADDED_MODULE_PARTS.items() if module is not None else ():
             if not hasattr(module, part):
-                setattr(module, part, None)  # pickled before that part existed
+                setattr(module, part, value)  # pickled before that part existed
         if module is not None and "position_encoding_" not in state:
             state["position_encoding_"] = module.position is not None  # before 'auto'
 

@@ -659,3 +659,16 @@ def test_classifier_values_fit_refuses_are_refused_by_load(hostile, tmp_path):
             FormatError, match=r"^estimator: BiLSTMAttentionClassifier got " + match
         ):
             load(out)
+
+
+def test_work_limits_apply_to_a_classifiers_fitted_attributes_too(hostile, monkeypatch):
+    """A fitted attribute that sizes work (none yet) is bounded as a parameter is: adding
+    it to _WORK_LIMITS is enough."""
+    from skseqattn.persistence import _restore
+
+    clf = Path(next(iter(hostile.values()))[0]).with_name("clf.skseqattn")
+    limits = {**_restore._WORK_LIMITS["BiLSTMAttentionClassifier"]}
+    limits["n_epochs_"] = (2**40, 0, "epochs")  # a bound of 0 at any max_bytes below 1 TiB
+    monkeypatch.setitem(_restore._WORK_LIMITS, "BiLSTMAttentionClassifier", limits)
+    with pytest.raises(FormatError, match=r"BiLSTMAttentionClassifier.n_epochs_=1 exceeds"):
+        load(clf)

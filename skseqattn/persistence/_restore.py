@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ def restore_classifier(reader, est, fitted, body, where):
     the tensors read.
     """
     classes = _check_classifier(fitted, where)
+    _check_work(SimpleNamespace(**fitted), type(est).__name__, where, reader.max_bytes)
     blob = body.get("module")
     if not isinstance(blob, str) or not _BLOB_NAME.match(blob) or blob not in reader.blobs:
         raise FormatError(f"{where}: the weights entry {_short(blob)} is missing.")
