@@ -3,7 +3,10 @@
 Each case of issue 14 is built small on disk from a real saved model (a tiny classifier or
 vectorizer): a manifest whose architecture parameters do not fit the weights, a weights entry
 of 2.5 GiB of zeros deflated to a few MB, a 192 MiB manifest of ``[]``, 160k repeated keys, a
-``<U250000000`` dtype, a 4300-digit integer, a vectorizer with ``max_len_=10**15``. Each file
+``<U250000000`` dtype, a 4300-digit integer, a vectorizer with ``max_len_=10**15``; and the
+values of issue 29 that loaded and then cost or broke ``predict`` (``ngram_order=100000``, a
+vectorizer's ``max_len=1000000``, ``feature_scale_`` of 0, NaN head weights, repeated
+``classes_``, a torch optimizer class as the vectorizer's ``analyzer``). Each file
 is loaded once in this process; the table gives the wall seconds, the peak RSS above the RSS
 before the call (the kernel's high-water mark, reset before each load), the peak of Python
 allocations (tracemalloc) and the error. On main (before the bounds) these cases took 13-90 s
@@ -186,6 +189,41 @@ def base_models(folder):
     return save(clf, folder / "clf.skseqattn"), save(vec, folder / "vec.skseqattn")
 
 
+def feature_model(folder):
+    """A tiny classifier fitted on real-valued sequences (it has feature_scale_), saved."""
+    import numpy as np
+
+    from skseqattn import BiLSTMAttentionClassifier, save
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 5, 3).astype("float32")
+    y = np.where(X[:, 0, 0] > 0, "yes", "no")
+    clf = BiLSTMAttentionClassifier(
+        hidden_size=4, max_epochs=1, validation_fraction=None, random_state=0
+    ).fit(X, y)
+    return save(clf, Path(folder) / "features.skseqattn")
+
+
+def _array(dtype, data):
+    return {"__ndarray__": {"dtype": dtype, "shape": [len(data)], "data": data}}
+
+
+def nan_weights(path, prefix="head"):
+    """The weights entry of the model file ``path`` with the first weight whose name starts
+    with ``prefix`` (the output layer by default) set to NaN: {entry: bytes}."""
+    import numpy as np
+
+    data = read_entries(path)["module-0.safetensors"]
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    key = min(k for k in header if k.startswith(prefix))
+    start, end = header[key]["data_offsets"]
+    assert header[key]["dtype"] == "F32", header[key]
+    body = bytearray(data[8 + length :])
+    body[start:end] = np.full((end - start) // 4, np.nan, dtype="<f4").tobytes()
+    return {"module-0.safetensors": data[: 8 + length] + bytes(body)}
+
+
 def _params(**changes):
     def edit(doc):
         doc["estimator"]["__estimator__"]["params"].update(changes)
@@ -213,6 +251,7 @@ def build_cases(folder, *, zeros_bytes=int(2.5 * GIB), brackets_bytes=192 * MIB)
     """
     folder = Path(folder)
     clf, vec = base_models(folder)
+    features = feature_model(folder)
     big_digits = int("9" * 4300)  # json.dumps writes it; int(str) of it would raise
     chunk = b"[]," * (MIB // 3)
     brackets = Repeated(chunk, max(1, brackets_bytes // len(chunk)))
@@ -264,6 +303,44 @@ def build_cases(folder, *, zeros_bytes=int(2.5 * GIB), brackets_bytes=192 * MIB)
             "integer of 4300 digits",
         ),
         ("max_len_=10**15", vec, dict(manifest=_fitted(max_len_=10**15)), r"max_len_=10+"),
+        # Issue 29: values that load but make predict or transform allocate far more than
+        # the file justifies, or predict NaN, or fail far from the cause.
+        (
+            "ngram_order=100000",
+            clf,
+            dict(manifest=_params(ngram_order=100000)),
+            r"ngram_order=100000 exceeds max\(max_bytes // \d+, 16\) = 256",
+        ),
+        (
+            "vectorizer max_len=1e6",
+            vec,
+            dict(manifest=_params(max_len=1000000)),
+            r"max_len=1000000 exceeds .* = 65536 columns",
+        ),
+        (
+            "feature_scale_ = 0",
+            features,
+            dict(manifest=_fitted(feature_scale_=_array("<f8", [0.0, 1.0, 1.0]))),
+            r"feature_scale_ must be positive",
+        ),
+        (
+            "NaN head weights",
+            clf,
+            dict(entries=nan_weights(clf)),
+            r"weight 'head\.[a-z]+' holds NaN or infinity",
+        ),
+        (
+            "duplicate classes_",
+            clf,
+            dict(manifest=_fitted(classes_=_array("<U3", ["no", "no"]))),
+            r"classes_ must hold distinct",
+        ),
+        (
+            "analyzer tagged as a class",
+            vec,
+            dict(manifest=_params(analyzer={"__optimizer__": "Adam"})),
+            r"estimator\.analyzer: CharSequenceVectorizer\.analyzer does not take a torch\.optim",
+        ),
     ]
     cases = []
     for i, (name, base, edits, match) in enumerate(specs):

@@ -43,6 +43,27 @@ MIN_VALIDATION_PER_CLASS = 2
 """Fewest validation rows per class for which ``fit`` holds out data."""
 
 
+# Compatibility with models saved by development versions. skseqattn is unreleased, so
+# this is the one table of it (docs/architecture.md, "Compatibility"), read by both ways
+# a model comes back: pickles (__setstate__) and skseqattn.load (_fill_added_params). Each
+# parameter added since models were first saved, with the value that behaves as the
+# versions before it did (not today's default). The table, its readers and
+# _read_legacy_attention go at the first release.
+_ADDED_PARAMS = {
+    "ngram_order": 0,
+    "ngram_buckets": 65536,
+    "logit_adjustment": 0.0,
+    "mixed_precision": False,
+    "unknown_id": 1,  # ids above those seen in fit were read as 1
+    "distributed": False,
+    "position_encoding": False,
+    "conv_kernel": 0,
+}
+# The attributes of the network added since, absent from an older pickled module, with the
+# value that builds the network the older version built (None: no such part).
+_ADDED_MODULE_PARTS = {"ngrams": None, "position": None, "conv": None}
+
+
 class _LazyTypeMeta(type):
     def __instancecheck__(cls, obj):
         kind = type(obj)
@@ -957,7 +978,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.best_epoch_ = best_epoch
         self.device_ = device
 
-    def _restore(self, *, classes, fitted, state_dict, history, device, check_weights=None):
+    def _restore(
+        self, *, classes, fitted, state_dict, history, device, check_weights=None, saved=None
+    ):
         """Rebuild the fitted state from stored parts, exactly as ``fit`` builds it.
 
         Used by :func:`skseqattn.load`: ``fitted`` holds the other fitted attributes (as
@@ -966,7 +989,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         ``{name: (shape, dtype)}`` the parameters imply (computed without allocating) and
         returns the weights, so that a reader can check them before building anything.
         ``check_weights``, when given, is called with the fresh module's own state dict
-        before the weights are loaded, to reject weights that do not fit.
+        before the weights are loaded, to reject weights that do not fit. ``saved``, the
+        names of the stored weights, is needed with a callable ``state_dict``.
         """
         from skorch.history import History
 
@@ -977,8 +1001,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         # Saved before 'auto' existed: the parameter was a bool and said it.
         positions = bool(fitted.get("position_encoding_", self.position_encoding is True))
         fitted = {**fitted, "position_encoding_": positions}
-        if self.attention == "dot" and not callable(state_dict) and "pool.query" in state_dict:
-            self.attention = "scaled_dot"  # saved when 'dot' meant the learned query
+        saved = state_dict.keys() if saved is None and not callable(state_dict) else saved
+        self._read_legacy_attention(learned_query="pool.query" in (saved or ()))
         if callable(state_dict):
             from ._net import module_shapes
 
@@ -1113,15 +1137,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        state.setdefault("unknown_id", 1)  # pickled before unknown_id: read unseen ids as 1
-        state.setdefault("distributed", False)  # parameters added since: their defaults
-        state.setdefault("position_encoding", False)
-        state.setdefault("conv_kernel", 0)
+        state.update(self._fill_added_params(state))  # pickled before some parameters
         module = getattr(state.get("net_"), "module_", None)
-        if module is not None and not hasattr(module, "position"):
-            module.position = None  # pickled before position_encoding: no positions
-        if module is not None and not hasattr(module, "conv"):
-            module.conv = None  # pickled before conv_kernel: no convolution
+        for part, value in _ADDED_MODULE_PARTS.items() if module is not None else ():
+            if not hasattr(module, part):
+                setattr(module, part, value)  # pickled before that part existed
         if module is not None and "position_encoding_" not in state:
             state["position_encoding_"] = module.position is not None  # before 'auto'
 
@@ -1133,8 +1153,36 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 self._input = kind_named(self.input_type_).from_fitted(vars(self))
             if "unknown_id_" not in state and hasattr(self._input, "unknown_id"):
                 self.unknown_id_ = self._input.unknown_id  # token input
-            if self.attention == "dot" and type(self.module_.pool).__name__ != "DotAttention":
-                self.attention = "scaled_dot"  # pickled when 'dot' meant the learned query
+            pool = getattr(self.module_, "pool", None)
+            self._read_legacy_attention(learned_query="query" in getattr(pool, "_parameters", {}))
+
+    @staticmethod
+    def _fill_added_params(params):
+        """``params`` (a model's saved parameters) with those it lacks from
+        ``_ADDED_PARAMS``: the one place both pickles and files get them."""
+        return {**_ADDED_PARAMS, **params}
+
+    def _read_legacy_attention(self, *, learned_query):
+        """The one parameter a saved model may change as it comes back, and why.
+
+        Until the rename, ``attention='dot'`` named the learned query that is
+        ``'scaled_dot'`` now. A model saved then holds that network (its weights have a
+        learned query): keeping ``'dot'`` would make ``get_params`` describe another
+        network than the one that predicts, and ``clone`` or a refit build that other
+        one. So the parameter is renamed to what the network is, with a warning saying so,
+        never silently; a model whose ``'dot'`` has no learned query is Luong's score and
+        stays as it is.
+        """
+        if self.attention == "dot" and learned_query:
+            warnings.warn(
+                f"{type(self).__name__}: this model was saved when attention='dot' named a "
+                "learned query; it comes back with attention='scaled_dot', that network's "
+                "name now ('dot' is Luong's dot score against the final state). Save it "
+                "again to store the new name.",
+                FutureWarning,
+                stacklevel=3,
+            )
+            self.attention = "scaled_dot"
 
 
 def _positions_for(position_encoding, lengths) -> bool:

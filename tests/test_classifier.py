@@ -598,7 +598,8 @@ def test_classifier_pickled_with_old_dot_unpickles_as_scaled_dot(ids_data):
     old = copy.deepcopy(clf)  # as pickled before the rename: 'dot' and a learned query
     old.set_params(attention="dot")
     old.module_.pool.__class__ = DotAttention
-    restored = pickle.loads(pickle.dumps(old))
+    with pytest.warns(FutureWarning, match="saved when attention='dot' named a learned query"):
+        restored = pickle.loads(pickle.dumps(old))
     assert restored.attention == "scaled_dot"
     assert type(restored.module_.pool).__name__ == "ScaledDotAttention"
     np.testing.assert_array_equal(restored.predict_proba(ids_data[0]), proba)

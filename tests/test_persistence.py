@@ -1,5 +1,6 @@
 """Tests of pickling and of skseqattn.persistence: safe save/load, tampered and foreign files."""
 
+import copy
 import hashlib
 import io
 import json
@@ -11,6 +12,7 @@ import sys
 import time
 import warnings
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -652,9 +654,43 @@ def test_load_file_from_when_dot_was_the_learned_query(tmp_path):
     clf = tiny(attention="scaled_dot", attention_heads=2, max_epochs=1).fit(X, y)
     path = save(clf, tmp_path / "model.skseqattn")
     old = _rebuild(path, tmp_path / "old.skseqattn", manifest=_edit_params(attention="dot"))
-    loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
+    with pytest.warns(FutureWarning, match="saved when attention='dot' named a learned query"):
+        loaded = load(old)  # weights with a learned query: read as what 'dot' meant then
     assert loaded.attention == "scaled_dot"
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_load_and_unpickle_fill_missing_parameters_from_one_table(tmp_path):
+    """Files and pickles from before a parameter existed read the classifier's one table
+    of added parameters, so they come back alike (and as the older version behaved)."""
+    from skseqattn._classifier import _ADDED_PARAMS
+
+    clf = tiny(max_epochs=1)
+    path = save(clf, tmp_path / "model.skseqattn")
+
+    def lacking(doc):
+        params = doc["estimator"]["__estimator__"]["params"]
+        for key in _ADDED_PARAMS:
+            del params[key]
+
+    from_file = load(_rebuild(path, tmp_path / "old.skseqattn", manifest=lacking))
+    old = copy.deepcopy(clf)
+    for key in _ADDED_PARAMS:
+        delattr(old, key)
+    from_pickle = pickle.loads(pickle.dumps(old))
+    expected = {**clf.get_params(), **_ADDED_PARAMS}
+    assert from_file.get_params() == from_pickle.get_params() == expected
+    assert from_file.get_params()["ngram_order"] == 0 != clf.ngram_order  # not the default
+
+
+def test_loading_leaves_dot_attention_of_another_pooling_as_it_is(tmp_path):
+    X = _ids()
+    clf = tiny(pooling="mean", attention="dot", max_epochs=1).fit(X, _labels("str", X[:, 0] > 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load(save(clf, tmp_path / "model.skseqattn"))
+        unpickled = pickle.loads(pickle.dumps(clf))
+    assert loaded.attention == unpickled.attention == "dot"
 
 
 @pytest.mark.parametrize("unknown_id", [None, 1])
@@ -749,6 +785,96 @@ def test_save_replaces_existing_file_atomically(token_clf, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         save(CharSequenceVectorizer(), path)  # no warning for plain estimators
+
+
+_KILLED_SAVE = """
+import sys, time, zipfile
+import skseqattn.persistence._writing as persistence
+from skseqattn import CharSequenceVectorizer
+
+if sys.argv[2] == "named":  # as on a system without unnamed files
+    persistence._unnamed_file = lambda folder: None
+write = zipfile.ZipFile.writestr
+
+def stalled(self, *args, **kwargs):  # write the first entry, then wait to be killed
+    write(self, *args, **kwargs)
+    print("writing", flush=True)
+    time.sleep(120)
+
+zipfile.ZipFile.writestr = stalled
+persistence.save(CharSequenceVectorizer().fit(["anna", "bob"]), sys.argv[1])
+"""
+
+
+def _kill_while_saving(path, mode):
+    """Run a save to ``path`` in a subprocess and SIGKILL it in the middle of the write."""
+    env = {**os.environ, "SKSEQATTN_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    root = str(Path(__file__).resolve().parents[1])  # this checkout's skseqattn
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SAVE, str(path), mode],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert child.stdout.readline() == b"writing\n"
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert child.returncode == -9
+
+
+@pytest.mark.parametrize("mode", ["unnamed", "named"])
+def test_a_save_killed_midway_leaves_the_old_file_and_no_temporary_one(mode, tmp_path):
+    from skseqattn.persistence._writing import _unnamed_file
+
+    if mode == "unnamed":
+        fd = _unnamed_file(str(tmp_path))
+        if fd is None:
+            pytest.skip("this file system has no unnamed files (O_TMPFILE)")
+        os.close(fd)
+    path = tmp_path / "v.skseqattn"
+    old = CharSequenceVectorizer().fit(["old"])
+    save(old, path)
+    _kill_while_saving(path, mode)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert load(path).vocabulary_ == old.vocabulary_  # the old file is whole
+    if mode == "unnamed":
+        assert left == ["v.skseqattn"]  # the unnamed file died with the process
+        return
+    # Without unnamed files the killed process's temporary file stays until the next save
+    # to the same target, which removes it; one of a running process (here this one) stays.
+    assert len(left) == 2 and left[1].startswith("v.skseqattn.") and left[1].endswith(".tmp")
+    from skseqattn.persistence._writing import _temporary_name
+
+    running = Path(_temporary_name(str(path)))
+    running.write_bytes(b"in progress")
+    unrelated = tmp_path / "v.skseqattn.1234.tmp"  # not a name save writes
+    unrelated.write_bytes(b"x")
+    save(CharSequenceVectorizer().fit(["new"]), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["v.skseqattn", running.name, unrelated.name]
+    )
+    assert load(path).vocabulary_ == {"e": 2, "n": 3, "w": 4}
+
+
+def test_a_failed_write_leaves_no_temporary_file(token_clf, tmp_path, monkeypatch):
+    import skseqattn.persistence._writing as persistence
+
+    path = tmp_path / "m.skseqattn"
+    path.write_bytes(b"old")
+    for unnamed in (persistence._unnamed_file, lambda folder: None):
+        monkeypatch.setattr(persistence, "_unnamed_file", unnamed)
+
+        def full(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        with monkeypatch.context() as m:
+            m.setattr(zipfile.ZipFile, "writestr", full)
+            with pytest.raises(OSError, match="No space left"):
+                save(token_clf[0], path)
+        assert [p.name for p in tmp_path.iterdir()] == ["m.skseqattn"]
+        assert path.read_bytes() == b"old"
 
 
 def test_load_file_written_before_the_ngram_and_precision_params(tmp_path):
@@ -964,7 +1090,8 @@ def test_load_bounds_a_vectorizers_width_by_max_bytes(tmp_path):
         doc["estimator"]["__estimator__"]["fitted"]["max_len_"] = 10**15
 
     bad = _rebuild(path, tmp_path / "wide", manifest=wide)
-    with pytest.raises(FormatError, match=r"max_len_=1000000000000000 exceeds max_bytes // 1024"):
+    expected = r"max_len_=1000000000000000 exceeds max\(max_bytes // 16384, 1\)"
+    with pytest.raises(FormatError, match=expected):
         load(bad)
     wide_ok = _rebuild(path, tmp_path / "ok", manifest=_edit_params(max_len=5000))
     with pytest.raises(FormatError, match=r"CharSequenceVectorizer.max_len=5000 exceeds"):
