@@ -604,6 +604,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         """
         from ._net import build_module, build_net
 
+        if self.distributed:  # the estimator picks the builder: _net never imports it
+            from ._distributed import build_distributed_net as build_net
+
         module = build_module(self, kind, n_classes, positions=positions)
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset

@@ -26,6 +26,32 @@ def _imported_modules(path):
     return names
 
 
+def _module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _package_graph():
+    """Which package modules each package module imports, at any scope (lazy ones too)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                targets.add(base)
+                targets.update(f"{base}.{alias.name}" for alias in node.names)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
 def _run(code):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -106,3 +132,26 @@ def test_input_kind_is_compared_as_a_string_in_one_module_only():
         if any(p in path.read_text(encoding="utf-8") for p in pattern)
     ]
     assert offenders == []  # _inputs.py maps the strings to kinds through a dict
+
+
+def test_package_has_no_import_cycle():
+    # Data and imports flow one way, lazy imports inside functions included (the net room
+    # used to import _distributed inside build_net while _distributed imported _net).
+    graph = _package_graph()
+    assert "skseqattn._net" in graph["skseqattn._distributed"]  # the graph sees imports
+    assert "skseqattn._distributed" not in graph["skseqattn._net"]
+    state = {}
+
+    def visit(name, path):
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycle = path[path.index(target) :] + [target]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, path + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
