@@ -286,3 +286,20 @@ def test_empty_tables_are_reported_under_the_estimators_name(X):
         BiLSTMAttentionClassifier(max_epochs=1).fit(X, ["a", "b", "a", "b"][: len(X)])
     assert "BiLSTMAttentionClassifier" in str(info.value)
     assert "_FeatureRecord" not in str(info.value)
+
+
+# ------------------------------------------------------------------ the kinds' contract
+def test_inputs_kind_contract_is_declared_and_a_missing_method_fails_clearly():
+    from skseqattn._inputs import FeatureInput, InputKind, TokenInput
+
+    declared = InputKind.__abstractmethods__
+    assert {"check_fitted", "encode", "fitted", "from_fitted", "check_saved"} <= declared
+    assert all(getattr(InputKind, m).__doc__ for m in declared)  # each says what it must do
+    for kind in (TokenInput, FeatureInput):
+        assert not kind.__abstractmethods__
+        assert kind() == kind()  # both instantiate
+    members = {m: vars(TokenInput)[m] for m in declared - {"encode"}}
+
+    Broken = type("Broken", (InputKind,), {"name": "broken", **members})
+    with pytest.raises(TypeError, match=r"Broken.*abstract method.*encode"):
+        Broken()
