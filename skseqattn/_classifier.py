@@ -23,18 +23,16 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _options
 from ._inputs import FeatureInput, as_sequences, input_kind_for, is_ragged_list, kind_named
 from ._validation import resolve_device
 
 __all__ = ["BiLSTMAttentionClassifier"]
 
-_OPTIMIZER_NAMES = {"adam", "adamw", "sgd"}
-_ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
-# The papers' names, mapped in the error message (as nn.ATTENTION_NAMES_HINT, without torch).
-_ATTENTION_HINT = (
-    "Bahdanau's attention is 'additive'; Luong's scores are 'dot' and 'general' (both with "
-    "the final state as the query); 'scaled_dot' is a learned query"
-)
+# The option lists are shared with the torch side through the torch-free _options module.
+_OPTIMIZER_NAMES = set(_options.OPTIMIZERS)
+_ATTENTIONS = _options.ATTENTIONS
+_ATTENTION_HINT = _options.ATTENTION_NAMES_HINT  # the papers' names, for the error message
 
 MIN_VALIDATION_ROWS = 50
 """Fewest validation rows for which ``fit`` holds out data (see ``validation_fraction``)."""
@@ -331,8 +329,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
-        "cell": [StrOptions({"lstm", "gru"})],
-        "pooling": [StrOptions({"attention", "last", "mean", "max"})],
+        "cell": [StrOptions(set(_options.CELLS))],
+        "pooling": [StrOptions(set(_options.POOLINGS))],
         "attention": [StrOptions(set(_ATTENTIONS))],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -450,7 +448,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
             raise InvalidParameterError(
                 f"The 'attention' parameter of {name} must be a str among "
-                f"{sorted(_ATTENTIONS)}. Got {attention!r} instead. {_ATTENTION_HINT}."
+                f"{sorted(_ATTENTIONS)}. Got {attention!r} instead. {_ATTENTION_HINT}"
             )
         super()._validate_params()
 

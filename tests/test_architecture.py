@@ -104,9 +104,10 @@ def _rooms_in_docs():
 ALLOWED = {
     "front door": (set(), set()),
     "ids": (set(), set()),
+    "options": (set(), set()),
     "errors": (set(), set()),
     "estimators": (
-        {"numpy", "sklearn", "ids", "input kinds", "validation"},
+        {"numpy", "sklearn", "ids", "options", "input kinds", "validation"},
         {"skorch", "torch", "sequences", "net"},
     ),
     "validation": ({"numpy"}, {"torch"}),
@@ -116,7 +117,7 @@ ALLOWED = {
         {"torch", "skorch", "tqdm", "numpy", "errors", "sequences", "net"},
         {"joblib", "module"},
     ),
-    "module": ({"torch", "numpy", "ids", "module"}, set()),
+    "module": ({"torch", "numpy", "ids", "options", "module"}, set()),
     "outside views": (
         {"numpy", "sklearn", "torch", "estimators", "ids", "input kinds", "validation"},
         {"front door", "net", "module", "outside views"}
@@ -190,6 +191,7 @@ def test_public_names_resolve_and_unknown_ones_raise():
         ("_sequences.py", {"torch", "skorch", "sklearn"}),
         ("_ids.py", {"torch", "skorch", "sklearn", "numpy"}),
         ("_errors.py", {"torch", "skorch", "sklearn", "numpy"}),
+        ("_options.py", {"torch", "skorch", "sklearn", "numpy"}),
         ("_explain.py", {"torch", "skorch"}),
         ("plotting.py", {"torch", "skorch"}),
         ("datasets/__init__.py", {"torch", "skorch"}),
