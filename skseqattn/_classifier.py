@@ -610,6 +610,33 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
 
+    def _continued_net(self, train_ds, rng, *, valid_ds=None, epochs=None):
+        """A copy of ``net_`` trained further with the current parameters; ``net_`` is kept.
+
+        A warm-start ``fit`` trains it up to ``max_epochs`` more (``valid_ds`` its
+        validation set, or None), ``partial_fit`` for ``epochs=1`` without validation. The
+        callbacks that need validation sit out while there is none. Call under ``seeded``.
+        """
+        from ._net import validation_split
+
+        net = copy.deepcopy(self.net_)
+        # Plain attributes, not set_params: on an initialized net, set_params would
+        # re-initialise the module we want to continue from.
+        if epochs is None:  # partial_fit counts its own epochs
+            net.max_epochs = self.max_epochs
+        net.train_split = validation_split(valid_ds)
+        net.iterator_train__random_state = rng
+        net.batch_size = self.batch_size
+        net.verbose = self.verbose
+        net.mixed_precision = self.mixed_precision
+        net.set_lr(self.lr)
+        kept = net.callbacks_
+        if valid_ds is None:  # no validation this time: what needs it sits out
+            net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
+        net.partial_fit(train_ds, None, epochs=epochs)
+        net.callbacks_ = kept
+        return net
+
     def _logit_offset(self, y_train, w_train, n_classes):
         """``tau * log(prior)`` from the training rows' weighted class frequencies."""
         if not self.logit_adjustment or self.class_weight is not None:
@@ -711,7 +738,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
 
         from ._batches import SequenceDataset
-        from ._net import seeded, validation_split
+        from ._net import seeded
 
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
@@ -726,21 +753,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         first_epoch = len(self.net_.history) if continuing else 0
         with seeded(seed, device):
             if continuing:
-                net = copy.deepcopy(self.net_)
-                # Plain attributes, not set_params: on an initialized net, set_params would
-                # re-initialise the module we want to continue from.
-                net.max_epochs = self.max_epochs
-                net.train_split = validation_split(valid_ds)
-                net.iterator_train__random_state = rng
-                net.batch_size = self.batch_size
-                net.verbose = self.verbose
-                net.mixed_precision = self.mixed_precision
-                net.set_lr(self.lr)
-                kept = net.callbacks_
-                if valid_ds is None:  # no validation this time: what needs it sits out
-                    net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
-                net.partial_fit(train_ds, None)
-                net.callbacks_ = kept
+                net = self._continued_net(train_ds, rng, valid_ds=valid_ds)
             else:
                 offset = self._logit_offset(y_enc[train_idx], w_train, len(classes))
                 net = self._new_net(
@@ -911,20 +924,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     rng=rng,
                     logit_offset=offset,
                 )
+                net.partial_fit(train_ds, None, epochs=1)
             else:
-                net = copy.deepcopy(self.net_)
-                net.train_split = None
-                net.iterator_train__random_state = rng
-                net.batch_size = self.batch_size
-                net.verbose = self.verbose
-                net.mixed_precision = self.mixed_precision
-                net.set_lr(self.lr)
-            kept = net.callbacks_ if net.initialized_ else None
-            if kept is not None:  # no validation here: what needs it sits out
-                net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
-            net.partial_fit(train_ds, None, epochs=1)
-            if kept is not None:
-                net.callbacks_ = kept
+                net = self._continued_net(train_ds, rng, epochs=1)
         fit_meta = meta if first else self._fit_meta()
         best_epoch = None if first else self.best_epoch_
         self._install(net, classes_arr, kind, fit_meta, best_epoch=best_epoch, device=device)
