@@ -1,6 +1,7 @@
 """Tests of the input checks: containers users have, non-finite numbers, a loss that diverges."""
 
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -14,22 +15,15 @@ from skorch.callbacks import Callback
 import skseqattn
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer, NonFiniteLossError
 
+from conftest import tiny_classifier
+
 PRIVATE = re.compile(r"_FeatureRecord|RaggedSequences|TokenInput|FeatureInput|InputKind")
 
 IDS = np.array([[2, 3, 0], [4, 2, 3], [3, 3, 0], [2, 0, 0], [4, 4, 0], [3, 2, 4]] * 2)
 Y = np.array([0, 1, 0, 1, 1, 0] * 2)
 
 
-def _clf(**params):
-    base = dict(
-        hidden_size=8,
-        embedding_dim=8,
-        max_epochs=1,
-        batch_size=4,
-        validation_fraction=None,
-        random_state=0,
-    )
-    return BiLSTMAttentionClassifier(**{**base, **params})
+_clf = partial(tiny_classifier, max_epochs=1, batch_size=4, validation_fraction=None)
 
 
 def _ragged_features(n=8, seed=0):
