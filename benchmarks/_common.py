@@ -10,8 +10,9 @@ prints); what every benchmark needs lives here, once:
   absolute path. :func:`load_labelled_folder` reads a folder of ``<Label>.txt`` files and
   :func:`split_sequences` makes the stratified split.
 - **Command line.** :func:`add_harness_arguments` adds the options benchmarks share
-  (``--data``, ``--out``, ``--seed``, ``--threads``); :func:`choose` expands a
-  comma-separated list of names and aliases (``--contenders a,b``).
+  (``--data``, ``--out``, ``--seed``, ``--threads``) and :func:`add_worker_arguments` the
+  hidden ones of a worker; :func:`choose` expands a comma-separated list of names and
+  aliases (``--contenders a,b``); :func:`below_one` checks counts.
 - **Seeds.** :func:`seed_everything` seeds Python, NumPy and (if imported) torch.
 - **Isolation.** :func:`run_worker` runs one measurement in a fresh interpreter (the script
   re-invoked with ``--worker-out FILE``), so no run's allocations or allocator caches reach
@@ -182,6 +183,26 @@ def add_harness_arguments(
             default=None,
             help="torch.set_num_threads and OpenMP/BLAS pool size in every worker",
         )
+
+
+def add_worker_arguments(parser) -> None:
+    """The hidden options of a worker process: ``--worker NAME``, ``--worker-config JSON``
+    and ``--worker-out FILE`` (the file :func:`run_worker` reads back)."""
+    import argparse
+
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-config", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
+
+
+def below_one(args, names: Iterable[str]) -> list[str]:
+    """A problem for each of the integer options ``names`` set below 1 (None is unset)."""
+    problems = []
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            problems.append(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    return problems
 
 
 def choose(

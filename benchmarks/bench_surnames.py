@@ -75,6 +75,8 @@ from _common import (
     RESULTS_DIR,
     MemoryProbe,
     add_harness_arguments,
+    add_worker_arguments,
+    below_one,
     best_of,
     busy_warning,
     choose,
@@ -176,10 +178,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="JSON parameters for skseqattn-default beside the defaults, e.g. "
         "'{\"conv_kernel\": 0}'",
     )
-    # Hidden: one contender in this (fresh) process.
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-config", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
+    add_worker_arguments(parser)  # --worker NAME: one contender in this (fresh) process
     args = parser.parse_args(argv)
     if args.worker is None:
         _check_args(parser, args)
@@ -196,17 +195,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             f"data folder {str(folder)!r} not found; pass the folder of <Language>.txt files, "
             "e.g. python benchmarks/bench_surnames.py ../shared/data/names"
         )
-    for name in (
-        "epochs",
-        "batch_size",
-        "predict_batch_size",
-        "hidden_size",
-        "embedding_dim",
-        "splits",
-    ):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            problems.append(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    counts = ("epochs", "batch_size", "predict_batch_size", "hidden_size", "embedding_dim")
+    problems += below_one(args, (*counts, "splits"))
     try:
         args.contender_list = choose(args.contenders, CONTENDERS, ALIASES)
     except ValueError as exc:

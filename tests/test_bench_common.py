@@ -69,3 +69,25 @@ def test_bench_common_output_helpers(bench):
     header = bench.run_header("demo", started=0.0)
     assert header["benchmark"] == "demo" and header["wall_seconds"] > 0
     assert list(header) == ["benchmark", "created", "wall_seconds", "command"]
+
+
+def test_bench_common_worker_options_are_hidden_and_counts_checked(bench):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    bench.add_harness_arguments(parser, out="x.json", data="names")
+    bench.add_worker_arguments(parser)
+    args = parser.parse_args(["--worker", "w", "--worker-out", "o.json", "--threads", "0"])
+    assert (args.worker, args.worker_out, args.out, args.data, args.seed) == (
+        "w",
+        "o.json",
+        "x.json",
+        None,
+        0,
+    )
+    assert "--worker" not in parser.format_help()
+    (data,) = [a for a in parser._actions if a.dest == "data"]
+    assert data.help == "data folder (default: ../shared/data/names beside the checkout)"
+    assert bench.below_one(args, ["threads", "data"]) == [
+        "--threads must be >= 1, got 0"
+    ]  # None: unset
