@@ -1,4 +1,34 @@
-"""Helpers shared by the benchmark scripts: data, isolation, timing, memory and output.
+"""The benchmarks' harness: data, seeds, isolation, timing, memory, tables and JSON.
+
+Each ``bench_*.py`` holds its experiment (what is compared, on what, and the table it
+prints); what every benchmark needs lives here, once:
+
+- **The checkout.** Importing this module puts the repository first on ``sys.path``, so a
+  benchmark measures the ``skseqattn`` of its checkout, not one installed elsewhere.
+- **Data.** :func:`data_folder` finds the shared data sets at ``../shared/data`` beside the
+  checkout (:data:`DATA_ROOT`), or where ``--data`` says; no benchmark defaults to an
+  absolute path. :func:`load_labelled_folder` reads a folder of ``<Label>.txt`` files and
+  :func:`split_sequences` makes the stratified split.
+- **Command line.** :func:`add_harness_arguments` adds the options benchmarks share
+  (``--data``, ``--out``, ``--seed``, ``--threads``) and :func:`add_worker_arguments` the
+  hidden ones of a worker; :func:`choose` expands a comma-separated list of names and
+  aliases (``--contenders a,b``); :func:`below_one` checks counts.
+- **Seeds.** :func:`seed_everything` seeds Python, NumPy and (if imported) torch.
+- **Isolation.** :func:`run_worker` runs one measurement in a fresh interpreter (the script
+  re-invoked with ``--worker-out FILE``), so no run's allocations or allocator caches reach
+  another's; the worker's side is :func:`worker_main`, which turns an exception into a
+  ``"failed"`` result instead of a crash. With ``threads`` the worker's OpenMP and BLAS
+  pools are sized from the start: on a machine shared with other work use one thread, since
+  OpenMP threads that spin-wait for a core another process holds slow runs unevenly.
+- **Timing.** :func:`time_call` and :func:`best_of` give wall and process-CPU seconds (CPU
+  seconds are far less disturbed by other work); :func:`load_average` and
+  :func:`busy_warning` say when the machine was busy.
+- **Memory.** :class:`MemoryProbe` measures the RSS before a block of work and the block's
+  own peak: it resets the kernel's high-water mark (``/proc/self/clear_refs``, Linux), or
+  reports the lifetime peak (an upper bound) and says so.
+- **Output.** :func:`format_table` prints an aligned table, :func:`ratio`, :func:`ratios` and
+  :func:`mean_std` compare runs, :func:`run_header` and :func:`machine_info` describe the
+  run, and :func:`write_json` writes it (through :func:`finite`: NaN is not JSON).
 
 Nothing here imports torch, scikit-learn or skseqattn at module level, so a parent process that
 only orchestrates workers stays small, and each worker pays for exactly the imports it needs.
@@ -7,19 +37,30 @@ only orchestrates workers stays small, and each worker pays for exactly the impo
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
+"""Where the shared data sets are found by default: ``../shared/data`` beside the checkout."""
+
+# Benchmark the checkout, not whatever skseqattn may be installed elsewhere.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 # Lines scraped from a web page's navigation, not surnames (compared after collapsing
 # whitespace: Russian.txt holds both "To The First Page" and "To The First  Page").
@@ -75,6 +116,17 @@ def load_labelled_folder(folder: str | os.PathLike) -> tuple[list[str], list[str
     return sequences, labels, stats
 
 
+def data_folder(option: str | os.PathLike | None = None, *parts: str) -> Path:
+    """The data folder: ``option`` (a ``--data`` value) if given, else :data:`DATA_ROOT`.
+
+    ``parts`` name a data set inside the root (``data_folder(None, "names")``); an
+    ``option`` is used as given, since it names the folder the user means.
+    """
+    if option:
+        return Path(option)
+    return DATA_ROOT.joinpath(*parts)
+
+
 def split_sequences(
     sequences: Sequence[str],
     y: Sequence[int],
@@ -97,6 +149,103 @@ def split_sequences(
         sequences, y, test_size=test_size, stratify=y, random_state=seed
     )
     return list(x_train), list(x_test), y_train, y_test
+
+
+# --------------------------------------------------------------------------------------------
+# Command line and seeds
+# --------------------------------------------------------------------------------------------
+def add_harness_arguments(
+    parser,
+    *,
+    out: str | os.PathLike,
+    data: str | None = None,
+    seed: int | None = 0,
+    threads: bool = True,
+) -> None:
+    """Add the options benchmarks share to an ``argparse`` parser.
+
+    ``--out`` (default ``out``); ``--data`` when ``data`` names the data set looked for
+    under :data:`DATA_ROOT` (read it with ``data_folder(args.data, data)``); ``--seed``
+    unless ``seed`` is None; ``--threads`` (torch and OpenMP/BLAS threads per worker).
+    """
+    parser.add_argument("--out", default=str(out), help="JSON output path")
+    if data is not None:
+        shown = Path("..", "shared", "data", data)
+        parser.add_argument(
+            "--data", default=None, help=f"data folder (default: {shown} beside the checkout)"
+        )
+    if seed is not None:
+        parser.add_argument("--seed", type=int, default=seed, help="seed of the first run")
+    if threads:
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch.set_num_threads and OpenMP/BLAS pool size in every worker",
+        )
+
+
+def add_worker_arguments(parser) -> None:
+    """The hidden options of a worker process: ``--worker NAME``, ``--worker-config JSON``
+    and ``--worker-out FILE`` (the file :func:`run_worker` reads back)."""
+    import argparse
+
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-config", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
+
+
+def below_one(args, names: Iterable[str]) -> list[str]:
+    """A problem for each of the integer options ``names`` set below 1 (None is unset)."""
+    problems = []
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            problems.append(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    return problems
+
+
+def choose(
+    spec: str,
+    names: Sequence[str],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    *,
+    option: str = "--contenders",
+) -> list[str]:
+    """Expand a comma-separated list of ``names`` and ``aliases``, in the order of ``names``.
+
+    Raises ValueError naming the unknown entries and the choices, or an empty selection.
+    """
+    aliases = dict(aliases or {})
+    wanted: set[str] = set()
+    unknown = []
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        if token in names:
+            wanted.add(token)
+        elif token in aliases:
+            wanted.update(aliases[token])
+        else:
+            unknown.append(token)
+    if unknown:
+        also = f" or the aliases {', '.join(aliases)}" if aliases else ""
+        raise ValueError(
+            f"unknown {option.lstrip('-')} {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join(names)}{also}"
+        )
+    if not wanted:
+        raise ValueError(f"{option} selected nothing; try {option} all")
+    return [name for name in names if name in wanted]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's and NumPy's global generators, and torch's if torch is imported."""
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,9 +387,92 @@ def run_worker(
         return result
 
 
+def worker_main(
+    measure: Callable[[], dict],
+    out: str | os.PathLike,
+    *,
+    name: str | None = None,
+    skip: tuple[type[BaseException], ...] = (),
+) -> int:
+    """A worker's side of :func:`run_worker`: run ``measure`` and write its result to ``out``.
+
+    The result gets ``"status": "ok"``; an exception in ``skip`` gives ``"skipped"`` with
+    its message as the reason, any other one ``"failed"`` with the reason and traceback, so
+    one failing run never crashes the benchmark. Returns the exit code (0).
+    """
+    result: dict = {"status": "failed"} if name is None else {"name": name, "status": "failed"}
+    try:
+        result.update(measure())
+        result["status"] = "ok"
+    except skip as exc:
+        result.update(status="skipped", reason=str(exc))
+    except Exception as exc:  # report, don't crash the whole benchmark
+        result["reason"] = f"{type(exc).__name__}: {exc}"
+        result["traceback"] = traceback.format_exc()
+    write_json(out, result)
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------------
+def ok(result: Mapping | None) -> bool:
+    """Whether a worker's result is a finished measurement."""
+    return bool(result) and result.get("status") == "ok"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or None when either is missing or ``b`` is 0."""
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def ratios(a: Mapping, b: Mapping, keys: Mapping[str, str]) -> dict:
+    """``{label: a[key] / b[key]}`` for each ``label: key`` of ``keys`` (see :func:`ratio`)."""
+    return {label: ratio(a.get(key), b.get(key)) for label, key in keys.items()}
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = list(values)
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def busy_warning(threads: int | None) -> str | None:
+    """A warning when other work already keeps the CPUs busy (timings will be disturbed)."""
+    load = load_average()
+    cpus = os.cpu_count() or 1
+    if not load or load[0] < 0.5 * cpus:
+        return None
+    advice = "" if threads == 1 else "; --threads 1 is far less sensitive to it"
+    return (
+        f"WARNING: load average {load[0]:.1f} on {cpus} CPUs before starting: other work is "
+        f"running and will disturb the timings{advice}"
+    )
+
+
+def run_header(benchmark: str, started: float) -> dict:
+    """The first fields of a benchmark's JSON: its name, when, how long and the command."""
+    return {
+        "benchmark": benchmark,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "wall_seconds": time.time() - started,
+        "command": [Path(sys.executable).name, *sys.argv],
+    }
+
+
+def finite(obj):
+    """``obj`` with NaN and infinities (not valid JSON) replaced by None, recursively."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def load_average() -> list[float] | None:
     """1, 5 and 15 minute load averages (other work on the machine skews timings)."""
     try:

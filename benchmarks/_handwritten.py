@@ -18,8 +18,9 @@ PyTorch user would do and nothing more:
   when every sequence in the batch has the same length, and otherwise through a slower
   step-by-step path. Length-sorted training chunks get that for most batches as well.
 
-The module is shared with the plain-skorch contender so that both run the same architecture.
-Nothing here imports skseqattn.
+The module is shared with the plain-skorch contender, :class:`NaiveSkorchClassifier` (what a
+typical skorch user writes: ids padded to the longest name, skorch's default DataLoader), so
+that both run the same architecture. Nothing here imports skseqattn.
 """
 
 from __future__ import annotations
@@ -259,3 +260,81 @@ class HandwrittenClassifier:
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         return self.predict_proba(sequences).argmax(axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# The same module through plain skorch
+# --------------------------------------------------------------------------------------------
+class FixedWidthIds:
+    """What a typical skorch user writes: ids padded to the longest name of the data given."""
+
+    def fit(self, sequences):
+        self.vocabulary_ = build_vocabulary(sequences)
+        self.vocab_size_ = len(self.vocabulary_) + FIRST_CHAR_ID
+        return self
+
+    def transform(self, sequences):
+        ids, _ = encode_padded(sequences, self.vocabulary_)
+        return ids
+
+
+class NaiveSkorchClassifier:
+    """The reference module through a plain ``skorch.NeuralNetClassifier``.
+
+    Fixed-width int64 ids and int labels, skorch's default DataLoader with shuffling, no
+    validation split, logits + ``nn.CrossEntropyLoss`` (skorch then applies a softmax in
+    ``predict_proba``).
+    """
+
+    def __init__(self, cfg: dict, seed: int) -> None:
+        self.cfg = cfg
+        self.seed = seed
+
+    def fit(self, sequences, y):
+        from skorch import NeuralNetClassifier
+
+        cfg = self.cfg
+        torch.manual_seed(self.seed)
+        self.vectorizer_ = FixedWidthIds().fit(sequences)
+        ids = self.vectorizer_.transform(sequences)
+        y = np.asarray(y, dtype=np.int64)
+        self.net_ = NeuralNetClassifier(
+            AdditiveAttentionBiLSTM,
+            module__vocab_size=self.vectorizer_.vocab_size_,
+            module__n_classes=int(y.max()) + 1,
+            module__embedding_dim=cfg["embedding_dim"],
+            module__hidden_size=cfg["hidden_size"],
+            module__attention_dim=cfg["attention_dim"],
+            module__dropout=cfg["dropout"],
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            lr=cfg["lr"],
+            max_epochs=cfg["epochs"],
+            batch_size=cfg["batch_size"],
+            iterator_train__shuffle=True,
+            train_split=None,
+            device=cfg["device"],
+            verbose=0,
+        )
+        self.net_.fit(ids, y)
+        return self
+
+    def predict_proba(self, sequences):
+        return self.net_.predict_proba(self.vectorizer_.transform(sequences))
+
+
+def find_torch_module(estimator):
+    """The fitted ``nn.Module`` inside an estimator, pipeline or skorch net, or None."""
+    if hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    candidates = [estimator]
+    for attr in ("module_", "net_", "model_", "estimator_"):
+        candidates.append(getattr(estimator, attr, None))
+    candidates.extend(vars(estimator).values())
+    for obj in candidates:
+        if isinstance(obj, nn.Module):
+            return obj
+        inner = getattr(obj, "module_", None)
+        if isinstance(inner, nn.Module):
+            return inner
+    return None

@@ -16,7 +16,8 @@ Two tasks:
   7-letter motif), where the true tokens are known: also the share of each method's
   importance (``|value|``) on the motif and the top-3 hit rate (share of the top 3 tokens
   inside the motif);
-- the surname data (``$SKSEQATTN_DATA/names``, split seed 0, default model, 8 epochs),
+- the surname data (``../shared/data/names`` beside the checkout, or ``$SKSEQATTN_DATA/names``,
+  or ``--data``; split seed 0, default model, 8 epochs),
   ERASER on 1,000 test names, with the accuracy of the recurrent part alone (the n-gram
   table zeroed) next to the full model, their agreement, and the spread of each part's
   logits; then the same for n-gram dropout (the whole n-gram term dropped for a random
@@ -42,7 +43,7 @@ import numpy as np
 from skorch.callbacks import Callback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_labelled_folder, split_sequences  # noqa: E402
+from _common import data_folder, load_labelled_folder, split_sequences  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_explain.json"
 KS = (1, 2, 3, "20%")
@@ -288,7 +289,7 @@ def _model_line(m):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_data = Path(os.environ.get("SKSEQATTN_DATA", "/work/shared/data")) / "names"
+    default_data = data_folder(os.environ.get("SKSEQATTN_DATA")) / "names"
     parser.add_argument("--data", default=str(default_data), help="folder of <Label>.txt")
     parser.add_argument("--quick", action="store_true", help="smaller, for a smoke test")
     parser.add_argument("--out", default=str(RESULTS))

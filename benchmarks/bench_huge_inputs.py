@@ -80,7 +80,9 @@ def _estimate_case(what: str, length: int) -> dict:
         est2 = BiLSTMAttentionClassifier(max_epochs=1, validation_fraction=None, random_state=0)
         est2.fit(rows, np.r_[y, 0])
         in_batch = len(rows) % est2.batch_size or est2.batch_size
-        cells = min(in_batch * length, max(length, batch_steps(module, "fit", 4)))
+        if in_batch * length > batch_steps(module, "fit", 4):
+            in_batch = 1  # capped: the longest row, last of its batch, goes alone
+        cells = in_batch * length
         estimate = cells * step_bytes(module, "fit", 4)
     seconds = time.perf_counter() - start
     peak = probe.peak() - probe.rss_before

@@ -6,8 +6,8 @@ the 18-language surname collection (a folder of ``<Language>.txt`` files, one na
 
 Run from the repository root::
 
-    python benchmarks/bench_surnames.py /work/shared/data/names        # full run (a few minutes)
-    python benchmarks/bench_surnames.py --quick                        # smoke run (< 1 min)
+    python benchmarks/bench_surnames.py                  # full run (a few minutes)
+    python benchmarks/bench_surnames.py --quick          # smoke run (< 1 min)
     python benchmarks/bench_surnames.py --splits 3 --contenders default,tfidf
 
 The data folder defaults to ``../shared/data/names`` next to the repository. Lines are
@@ -51,18 +51,11 @@ training tokens per second (characters in the training set x epochs / fit second
 macro-F1. Ratios: skseqattn-explicit vs handwritten (train time, predict throughput, peak
 memory) and vs skorch (train time), plus skorch vs handwritten.
 
-Memory: each contender runs in its own fresh interpreter (this script re-invoked with a hidden
-``--worker NAME`` flag), so no contender's allocations or allocator caches reach another's. The
-worker records its RSS just before ``fit`` (after imports, data and split), then resets the
-kernel's RSS high-water mark (``/proc/self/clear_refs``) so that ``VmHWM`` after ``fit`` is the
-fit's own peak; the lifetime peak RSS of the worker is reported too. Without that Linux feature
-the lifetime ``ru_maxrss`` is used and the JSON says so.
-
-Threads: every worker uses the same ``torch.set_num_threads`` (``--threads``; default torch's
-own choice, one per core) and, with ``--threads``, the same OpenMP/BLAS pool size. On a machine
-shared with other work use ``--threads 1``: OpenMP threads that spin-wait for a core another
-process holds can make a 2-thread run many times slower, and not equally for each contender.
-The load average before each fit is stored in the JSON so a disturbed run can be recognised.
+Each contender runs in its own fresh interpreter (``_common.run_worker``; memory as
+``_common.MemoryProbe`` measures it: the RSS just before ``fit``, the fit's own peak and the
+worker's lifetime peak). Every worker uses the same ``torch.set_num_threads`` (``--threads``;
+default torch's own choice) and, with ``--threads``, the same OpenMP/BLAS pool size: on a
+shared machine use ``--threads 1``. The load average before each fit is stored in the JSON.
 
 The table is printed and the same numbers, with machine information, are written as JSON to
 ``--out`` (default ``benchmarks/results/bench_surnames.json``).
@@ -72,41 +65,41 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import random
 import statistics
 import sys
 import time
-import traceback
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-# Benchmark the checkout, not whatever skseqattn may be installed elsewhere.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-if str(BENCH_DIR) not in sys.path:
-    sys.path.insert(0, str(BENCH_DIR))
-
-from _common import (  # noqa: E402
+from _common import (
     MIB,
     RESULTS_DIR,
     MemoryProbe,
+    add_harness_arguments,
+    add_worker_arguments,
+    below_one,
     best_of,
+    busy_warning,
+    choose,
+    data_folder,
+    finite,
     format_table,
     load_average,
     load_labelled_folder,
     machine_info,
+    mean_std,
+    ok,
+    ratios,
+    run_header,
     run_worker,
+    seed_everything,
     split_sequences,
     thread_pools,
     time_call,
+    worker_main,
     write_json,
 )
 
 SCRIPT = Path(__file__).resolve()
-DEFAULT_DATA = (REPO_ROOT / ".." / "shared" / "data" / "names").resolve()
 DEFAULT_OUT = RESULTS_DIR / "bench_surnames.json"
 
 CONTENDERS = (
@@ -146,13 +139,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "data_folder",
-        nargs="?",
-        default=None,
-        help=f"folder of <Language>.txt files (default: {DEFAULT_DATA})",
+        "data_folder", nargs="?", default=None, help="folder of <Language>.txt files (= --data)"
     )
-    parser.add_argument("--data", default=None, help="same as the positional argument")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output path")
+    add_harness_arguments(parser, out=DEFAULT_OUT, data="names", seed=None)
     parser.add_argument("--epochs", type=int, default=None, help="10 (full) or 2 (--quick)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden-size", type=int, default=None, help="64 (full) or 16 (quick)")
@@ -181,12 +170,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-samples", type=int, default=None, help="stratified subsample before splitting"
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch.set_num_threads and OpenMP/BLAS pool size in every worker",
-    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument(
         "--default-params",
@@ -195,10 +178,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="JSON parameters for skseqattn-default beside the defaults, e.g. "
         "'{\"conv_kernel\": 0}'",
     )
-    # Hidden: one contender in this (fresh) process.
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-config", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-out", default=None, help=argparse.SUPPRESS)
+    add_worker_arguments(parser)  # --worker NAME: one contender in this (fresh) process
     args = parser.parse_args(argv)
     if args.worker is None:
         _check_args(parser, args)
@@ -209,25 +189,16 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     problems = []
     if args.data_folder and args.data and Path(args.data_folder) != Path(args.data):
         problems.append("give the data folder once, either positionally or with --data")
-    folder = Path(args.data_folder or args.data or DEFAULT_DATA)
+    folder = data_folder(args.data_folder or args.data, "names")
     if not folder.is_dir():
         problems.append(
             f"data folder {str(folder)!r} not found; pass the folder of <Language>.txt files, "
-            "e.g. python benchmarks/bench_surnames.py /work/shared/data/names"
+            "e.g. python benchmarks/bench_surnames.py ../shared/data/names"
         )
-    for name in (
-        "epochs",
-        "batch_size",
-        "predict_batch_size",
-        "hidden_size",
-        "embedding_dim",
-        "splits",
-    ):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            problems.append(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    counts = ("epochs", "batch_size", "predict_batch_size", "hidden_size", "embedding_dim")
+    problems += below_one(args, (*counts, "splits"))
     try:
-        args.contender_list = resolve_contenders(args.contenders)
+        args.contender_list = choose(args.contenders, CONTENDERS, ALIASES)
     except ValueError as exc:
         problems.append(str(exc))
     if args.device == "cuda":
@@ -238,29 +209,6 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if problems:
         parser.error("; ".join(problems))
     args.data_folder = str(folder.resolve())
-
-
-def resolve_contenders(spec: str) -> list[str]:
-    """Expand a comma-separated list of names and aliases, keeping the canonical order."""
-    wanted: set[str] = set()
-    unknown = []
-    for token in (t.strip() for t in spec.split(",")):
-        if not token:
-            continue
-        if token in CONTENDERS:
-            wanted.add(token)
-        elif token in ALIASES:
-            wanted.update(ALIASES[token])
-        else:
-            unknown.append(token)
-    if unknown:
-        raise ValueError(
-            f"unknown contender(s) {', '.join(map(repr, unknown))}; choose from "
-            f"{', '.join(CONTENDERS)} or the aliases {', '.join(ALIASES)}"
-        )
-    if not wanted:
-        raise ValueError("--contenders selected nothing; try --contenders all")
-    return [name for name in CONTENDERS if name in wanted]
 
 
 def resolve_config(args: argparse.Namespace) -> dict:
@@ -355,91 +303,6 @@ def explicit_skseqattn_params(cfg: dict, seed: int) -> dict:
     }
 
 
-class FixedWidthIds:
-    """What a typical skorch user writes: ids padded to the longest name of the data given."""
-
-    def fit(self, sequences):
-        from _handwritten import FIRST_CHAR_ID, build_vocabulary
-
-        self.vocabulary_ = build_vocabulary(sequences)
-        self.vocab_size_ = len(self.vocabulary_) + FIRST_CHAR_ID
-        return self
-
-    def transform(self, sequences):
-        from _handwritten import encode_padded
-
-        ids, _ = encode_padded(sequences, self.vocabulary_)
-        return ids
-
-
-class NaiveSkorchClassifier:
-    """The reference module through a plain ``skorch.NeuralNetClassifier``.
-
-    Fixed-width int64 ids and int labels, skorch's default DataLoader with shuffling, no
-    validation split, logits + ``nn.CrossEntropyLoss`` (skorch then applies a softmax in
-    ``predict_proba``).
-    """
-
-    def __init__(self, cfg: dict, seed: int) -> None:
-        self.cfg = cfg
-        self.seed = seed
-
-    def fit(self, sequences, y):
-        import numpy as np
-        import torch
-        from _handwritten import AdditiveAttentionBiLSTM
-        from skorch import NeuralNetClassifier
-        from torch import nn
-
-        cfg = self.cfg
-        torch.manual_seed(self.seed)
-        self.vectorizer_ = FixedWidthIds().fit(sequences)
-        ids = self.vectorizer_.transform(sequences)
-        y = np.asarray(y, dtype=np.int64)
-        self.net_ = NeuralNetClassifier(
-            AdditiveAttentionBiLSTM,
-            module__vocab_size=self.vectorizer_.vocab_size_,
-            module__n_classes=int(y.max()) + 1,
-            module__embedding_dim=cfg["embedding_dim"],
-            module__hidden_size=cfg["hidden_size"],
-            module__attention_dim=cfg["attention_dim"],
-            module__dropout=cfg["dropout"],
-            criterion=nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
-            lr=cfg["lr"],
-            max_epochs=cfg["epochs"],
-            batch_size=cfg["batch_size"],
-            iterator_train__shuffle=True,
-            train_split=None,
-            device=cfg["device"],
-            verbose=0,
-        )
-        self.net_.fit(ids, y)
-        return self
-
-    def predict_proba(self, sequences):
-        return self.net_.predict_proba(self.vectorizer_.transform(sequences))
-
-
-def find_torch_module(estimator):
-    """The fitted ``nn.Module`` inside an estimator, pipeline or skorch net, or None."""
-    from torch import nn
-
-    if hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    candidates = [estimator]
-    for attr in ("module_", "net_", "model_", "estimator_"):
-        candidates.append(getattr(estimator, attr, None))
-    candidates.extend(vars(estimator).values())
-    for obj in candidates:
-        if isinstance(obj, nn.Module):
-            return obj
-        inner = getattr(obj, "module_", None)
-        if isinstance(inner, nn.Module):
-            return inner
-    return None
-
-
 def build_contender(name: str, cfg: dict, seed: int):
     """Return (estimator, notes) for one contender."""
     notes: dict = {}
@@ -481,6 +344,8 @@ def build_contender(name: str, cfg: dict, seed: int):
         )
         return estimator, notes
     if name == "skorch":
+        from _handwritten import NaiveSkorchClassifier
+
         return NaiveSkorchClassifier(cfg, seed), notes
     if name.startswith("tfidf-logreg"):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -505,7 +370,7 @@ def describe_fitted(name: str, estimator, cfg: dict) -> dict:
         out["n_features"] = int(logreg.coef_.shape[1])
         out["n_iter"] = int(max(logreg.n_iter_))
         return out
-    from _handwritten import count_parameters
+    from _handwritten import count_parameters, find_torch_module
 
     module = find_torch_module(estimator)
     if module is not None:
@@ -536,17 +401,15 @@ def describe_fitted(name: str, estimator, cfg: dict) -> dict:
 # --------------------------------------------------------------------------------------------
 def measure(name: str, cfg: dict) -> dict:
     seed = cfg["seed"]
-    random.seed(seed)
     cuda = cfg["device"] == "cuda"
     neural = name in NEURAL_CONTENDERS
+    torch = None
     if neural:
         import torch
 
         if cfg["threads"]:
             torch.set_num_threads(cfg["threads"])
-        torch.manual_seed(seed)
-    else:
-        torch = None
+    seed_everything(seed)
     import gc
 
     import numpy as np
@@ -611,37 +474,22 @@ def measure(name: str, cfg: dict) -> dict:
     return result
 
 
-def worker_main(args: argparse.Namespace) -> int:
-    cfg = json.loads(args.worker_config)
-    result: dict = {"name": args.worker, "status": "failed"}
-    try:
-        result.update(measure(args.worker, cfg))
-        result["status"] = "ok"
-    except SkseqattnUnavailable as exc:
-        result.update(status="skipped", reason=str(exc))
-    except Exception as exc:  # report, don't crash the whole benchmark
-        result["reason"] = f"{type(exc).__name__}: {exc}"
-        result["traceback"] = traceback.format_exc()
-    write_json(args.worker_out, result)
-    return 0
-
-
 # --------------------------------------------------------------------------------------------
 # Parent: orchestrate, compare, report
 # --------------------------------------------------------------------------------------------
-def _ok(result: dict | None) -> bool:
-    return bool(result) and result.get("status") == "ok"
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
+RATIO_KEYS = {
+    "train_time": "fit_seconds",
+    "train_cpu_time": "fit_cpu_seconds",
+    "seconds_per_epoch": "seconds_per_epoch",
+    "predict_throughput": "predict_sequences_per_second",
+    "peak_memory": "peak_rss_mb",
+    "fit_memory_increment": "fit_increment_mb",
+}
 
 
 def compute_ratios(results: dict[str, dict]) -> dict:
     """Ratios between contenders on one split (> 1 means the first is slower / bigger)."""
-    ratios = {}
+    out = {}
     pairs = (
         ("skseqattn-explicit", "handwritten"),
         ("skseqattn-explicit", "skorch"),
@@ -650,19 +498,9 @@ def compute_ratios(results: dict[str, dict]) -> dict:
     )
     for first, second in pairs:
         a, b = results.get(first), results.get(second)
-        if not (_ok(a) and _ok(b)):
-            continue
-        ratios[f"{first} vs {second}"] = {
-            "train_time": _ratio(a["fit_seconds"], b["fit_seconds"]),
-            "train_cpu_time": _ratio(a["fit_cpu_seconds"], b["fit_cpu_seconds"]),
-            "seconds_per_epoch": _ratio(a["seconds_per_epoch"], b["seconds_per_epoch"]),
-            "predict_throughput": _ratio(
-                a["predict_sequences_per_second"], b["predict_sequences_per_second"]
-            ),
-            "peak_memory": _ratio(a["peak_rss_mb"], b["peak_rss_mb"]),
-            "fit_memory_increment": _ratio(a["fit_increment_mb"], b["fit_increment_mb"]),
-        }
-    return ratios
+        if ok(a) and ok(b):
+            out[f"{first} vs {second}"] = ratios(a, b, RATIO_KEYS)
+    return out
 
 
 def skseqattn_skip_reason() -> str | None:
@@ -700,9 +538,9 @@ RATIO_LABELS = (
 )
 
 
-def format_ratios(ratios: dict) -> list[str]:
+def format_ratios(by_pair: dict) -> list[str]:
     lines = []
-    for pair, values in ratios.items():
+    for pair, values in by_pair.items():
         parts = [f"{label} x{values[key]:.2f}" for key, label in RATIO_LABELS if values.get(key)]
         lines.append(f"  {pair}: " + ", ".join(parts))
     return lines
@@ -711,14 +549,12 @@ def format_ratios(ratios: dict) -> list[str]:
 def summarise(splits: list[dict], contenders: list[str]) -> dict:
     summary = {}
     for name in contenders:
-        runs = [s["results"][name] for s in splits if _ok(s["results"].get(name))]
+        runs = [s["results"][name] for s in splits if ok(s["results"].get(name))]
         if not runs:
             continue
         entry = {"n_splits": len(runs)}
         for key in ("accuracy", "macro_f1", "fit_seconds", "predict_sequences_per_second"):
-            values = [r[key] for r in runs]
-            entry[f"{key}_mean"] = statistics.fmean(values)
-            entry[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+            entry[f"{key}_mean"], entry[f"{key}_std"] = mean_std(r[key] for r in runs)
         summary[name] = entry
     ratio_means: dict = {}
     for split in splits:
@@ -735,7 +571,7 @@ def summarise(splits: list[dict], contenders: list[str]) -> dict:
 
 def parameter_check(results: dict[str, dict]) -> str | None:
     counts = {
-        name: results[name].get("params") for name in SAME_ARCHITECTURE if _ok(results.get(name))
+        name: results[name].get("params") for name in SAME_ARCHITECTURE if ok(results.get(name))
     }
     if len(set(counts.values())) > 1:
         listing = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v is not None)
@@ -743,23 +579,16 @@ def parameter_check(results: dict[str, dict]) -> str | None:
     return None
 
 
-def busy_warning(threads: int | None) -> str | None:
-    """A warning when other work already keeps the CPUs busy (timings will be disturbed)."""
-    load = load_average()
-    cpus = os.cpu_count() or 1
-    if not load or load[0] < 0.5 * cpus:
-        return None
-    advice = "" if threads == 1 else "; --threads 1 is far less sensitive to it"
-    return (
-        f"WARNING: load average {load[0]:.1f} on {cpus} CPUs before starting: other work is "
-        f"running and will disturb the timings{advice}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker is not None:
-        return worker_main(args)
+        cfg = json.loads(args.worker_config)
+        return worker_main(
+            lambda: measure(args.worker, cfg),
+            args.worker_out,
+            name=args.worker,
+            skip=(SkseqattnUnavailable,),
+        )
 
     cfg = resolve_config(args)
     contenders = args.contender_list
@@ -808,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             result.setdefault("name", name)
             results[name] = result
-            if _ok(result):
+            if ok(result):
                 print(
                     f"fit {result['fit_seconds']:.1f} s, accuracy {result['accuracy']:.3f}, "
                     f"macro-F1 {result['macro_f1']:.3f}",
@@ -821,10 +650,10 @@ def main(argv: list[str] | None = None) -> int:
     # ---- report
     for split in splits:
         rows = [
-            r if _ok(r) else {"name": r["name"], "status": r.get("status")}
+            r if ok(r) else {"name": r["name"], "status": r.get("status")}
             for r in split["results"].values()
         ]
-        ok_runs = [r for r in split["results"].values() if _ok(r)]
+        ok_runs = [r for r in split["results"].values() if ok(r)]
         heading = f"\nsplit seed {split['seed']}"
         if ok_runs:
             first = ok_runs[0]
@@ -836,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         print(heading)
         print(format_table(rows, TABLE_COLUMNS))
         for name, result in split["results"].items():
-            if not _ok(result):
+            if not ok(result):
                 print(f"  {name}: {result['status']}: {result.get('reason')}")
         warning = parameter_check(split["results"])
         if warning:
@@ -870,10 +699,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(format_ratios(summary["ratios_mean"])))
 
     payload = {
-        "benchmark": "surnames",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "wall_seconds": time.time() - started,
-        "command": [Path(sys.executable).name, *sys.argv],
+        **run_header("surnames", started),
         "config": cfg,
         "contenders": contenders,
         "architecture": {
@@ -904,20 +730,9 @@ def main(argv: list[str] | None = None) -> int:
         "splits": splits,
         "summary": summary,
     }
-    out = write_json(args.out, _finite(payload))
+    out = write_json(args.out, finite(payload))
     print(f"\nwrote {out}")
     return 0
-
-
-def _finite(obj):
-    """Replace NaN/inf (not valid JSON) with None, recursively."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
 from _common import (  # noqa: E402
+    DATA_ROOT,
     RESULTS_DIR,
     format_table,
     load_average,
@@ -72,7 +73,7 @@ from _common import (  # noqa: E402
 )
 
 SCRIPT = Path(__file__).resolve()
-DEFAULT_DATA = (REPO_ROOT / ".." / "shared" / "data" / "names").resolve()
+DEFAULT_DATA = DATA_ROOT / "names"
 DEFAULT_OUT = RESULTS_DIR / "threads.json"
 SCENARIOS = ("quiet", "busy")
 MODES = ("1", "all", "auto")

@@ -23,18 +23,16 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _options
 from ._inputs import FeatureInput, as_sequences, input_kind_for, is_ragged_list, kind_named
 from ._validation import resolve_device
 
 __all__ = ["BiLSTMAttentionClassifier"]
 
-_OPTIMIZER_NAMES = {"adam", "adamw", "sgd"}
-_ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
-# The papers' names, mapped in the error message (as nn.ATTENTION_NAMES_HINT, without torch).
-_ATTENTION_HINT = (
-    "Bahdanau's attention is 'additive'; Luong's scores are 'dot' and 'general' (both with "
-    "the final state as the query); 'scaled_dot' is a learned query"
-)
+# The option lists are shared with the torch side through the torch-free _options module.
+_OPTIMIZER_NAMES = set(_options.OPTIMIZERS)
+_ATTENTIONS = _options.ATTENTIONS
+_ATTENTION_HINT = _options.ATTENTION_NAMES_HINT  # the papers' names, for the error message
 
 MIN_VALIDATION_ROWS = 50
 """Fewest validation rows for which ``fit`` holds out data (see ``validation_fraction``)."""
@@ -356,8 +354,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
-        "cell": [StrOptions({"lstm", "gru"})],
-        "pooling": [StrOptions({"attention", "last", "mean", "max"})],
+        "cell": [StrOptions(set(_options.CELLS))],
+        "pooling": [StrOptions(set(_options.POOLINGS))],
         "attention": [StrOptions(set(_ATTENTIONS))],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -475,7 +473,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
             raise InvalidParameterError(
                 f"The 'attention' parameter of {name} must be a str among "
-                f"{sorted(_ATTENTIONS)}. Got {attention!r} instead. {_ATTENTION_HINT}."
+                f"{sorted(_ATTENTIONS)}. Got {attention!r} instead. {_ATTENTION_HINT}"
             )
         super()._validate_params()
 
@@ -629,10 +627,40 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         """
         from ._net import build_module, build_net
 
+        if self.distributed:  # the estimator picks the builder: _net never imports it
+            from ._distributed import build_distributed_net as build_net
+
         module = build_module(self, kind, n_classes, positions=positions)
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
+
+    def _continued_net(self, train_ds, rng, *, valid_ds=None, epochs=None):
+        """A copy of ``net_`` trained further with the current parameters; ``net_`` is kept.
+
+        A warm-start ``fit`` trains it up to ``max_epochs`` more (``valid_ds`` its
+        validation set, or None), ``partial_fit`` for ``epochs=1`` without validation. The
+        callbacks that need validation sit out while there is none. Call under ``seeded``.
+        """
+        from ._net import validation_split
+
+        net = copy.deepcopy(self.net_)
+        # Plain attributes, not set_params: on an initialized net, set_params would
+        # re-initialise the module we want to continue from.
+        if epochs is None:  # partial_fit counts its own epochs
+            net.max_epochs = self.max_epochs
+        net.train_split = validation_split(valid_ds)
+        net.iterator_train__random_state = rng
+        net.batch_size = self.batch_size
+        net.verbose = self.verbose
+        net.mixed_precision = self.mixed_precision
+        net.set_lr(self.lr)
+        kept = net.callbacks_
+        if valid_ds is None:  # no validation this time: what needs it sits out
+            net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
+        net.partial_fit(train_ds, None, epochs=epochs)
+        net.callbacks_ = kept
+        return net
 
     def _logit_offset(self, y_train, w_train, n_classes):
         """``tau * log(prior)`` from the training rows' weighted class frequencies."""
@@ -736,7 +764,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
 
         from ._batches import SequenceDataset
-        from ._net import seeded, validation_split
+        from ._net import seeded
 
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
@@ -751,21 +779,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         first_epoch = len(self.net_.history) if continuing else 0
         with seeded(seed, device):
             if continuing:
-                net = copy.deepcopy(self.net_)
-                # Plain attributes, not set_params: on an initialized net, set_params would
-                # re-initialise the module we want to continue from.
-                net.max_epochs = self.max_epochs
-                net.train_split = validation_split(valid_ds)
-                net.iterator_train__random_state = rng
-                net.batch_size = self.batch_size
-                net.verbose = self.verbose
-                net.mixed_precision = self.mixed_precision
-                net.set_lr(self.lr)
-                kept = net.callbacks_
-                if valid_ds is None:  # no validation this time: what needs it sits out
-                    net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
-                net.partial_fit(train_ds, None)
-                net.callbacks_ = kept
+                net = self._continued_net(train_ds, rng, valid_ds=valid_ds)
             else:
                 offset = self._logit_offset(y_enc[train_idx], w_train, len(classes))
                 net = self._new_net(
@@ -937,20 +951,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     rng=rng,
                     logit_offset=offset,
                 )
+                net.partial_fit(train_ds, None, epochs=1)
             else:
-                net = copy.deepcopy(self.net_)
-                net.train_split = None
-                net.iterator_train__random_state = rng
-                net.batch_size = self.batch_size
-                net.verbose = self.verbose
-                net.mixed_precision = self.mixed_precision
-                net.set_lr(self.lr)
-            kept = net.callbacks_ if net.initialized_ else None
-            if kept is not None:  # no validation here: what needs it sits out
-                net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
-            net.partial_fit(train_ds, None, epochs=1)
-            if kept is not None:
-                net.callbacks_ = kept
+                net = self._continued_net(train_ds, rng, epochs=1)
         fit_meta = meta if first else self._fit_meta()
         best_epoch = None if first else self.best_epoch_
         self._install(net, classes_arr, kind, fit_meta, best_epoch=best_epoch, device=device)

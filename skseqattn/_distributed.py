@@ -40,7 +40,7 @@ import torch
 import torch.distributed as dist
 from skorch.callbacks import PassthroughScoring
 
-from ._net import SequenceNet
+from ._net import SequenceNet, build_net
 
 __all__ = [
     "DistributedSequenceNet",
@@ -48,6 +48,7 @@ __all__ = [
     "ProcessGroup",
     "ShardedBatches",
     "average_sparse_gradient",
+    "build_distributed_net",
     "is_main_process",
     "join_process_group",
 ]
@@ -266,7 +267,7 @@ class ReducedPassthroughScoring(PassthroughScoring):
 class DistributedSequenceNet(SequenceNet):
     """A :class:`~skseqattn._net.SequenceNet` that trains data-parallel across the ranks.
 
-    Built by :func:`~skseqattn._net.build_net` for ``distributed=True``; it needs the
+    Built by :func:`build_distributed_net` for ``distributed=True``; it needs the
     default process group only while it trains (:meth:`partial_fit`).
     """
 
@@ -346,3 +347,13 @@ class DistributedSequenceNet(SequenceNet):
         if not dist.is_initialized():
             return iterator
         return ShardedBatches(iterator, dist.get_rank(), dist.get_world_size(), pad=training)
+
+
+def build_distributed_net(est, module, **kwargs):
+    """:func:`~skseqattn._net.build_net` for ``distributed=True``: a
+    :class:`DistributedSequenceNet`, and only rank 0 prints.
+
+    The estimator picks this builder; imports flow one way (``_distributed`` -> ``_net``).
+    """
+    verbose = est.verbose if is_main_process() else 0
+    return build_net(est, module, net_class=DistributedSequenceNet, verbose=verbose, **kwargs)

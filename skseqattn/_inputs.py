@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from abc import ABC, abstractmethod
 from dataclasses import replace
 
 import numpy as np
@@ -250,15 +251,76 @@ def _strings_hint(X, name: str):
         )
 
 
-class InputKind:
+class InputKind(ABC):
     """What one kind of input is; subclasses fill in the rules.
 
     An unfitted kind (made with no arguments) only checks input; :meth:`fitted` returns one
-    that also encodes it.
+    that also encodes it. The abstract methods below are what a kind must provide; a
+    subclass that leaves one out cannot be instantiated (``TypeError`` naming it).
     """
 
     name: str = ""
     """The value of ``input_type`` and of the fitted ``input_type_``."""
+
+    _check_dtype = None
+    """The ``dtype`` that :meth:`check` asks ``check_array`` for on array input."""
+
+    @abstractmethod
+    def _from_array(self, X, name: str) -> RaggedSequences:
+        """The real steps of an array ``X`` already passed through ``check_array``."""
+
+    @abstractmethod
+    def _from_rows(self, X, name: str) -> RaggedSequences:
+        """The real steps of a ragged list ``X`` (one array-like per sequence)."""
+
+    @abstractmethod
+    def fitted(
+        self, seqs, *, name, embedding_weights=None, previous=None, unknown_id=None
+    ) -> InputKind:
+        """The kind fitted on training ``seqs`` (``previous`` for a warm start, unchanged).
+
+        ``embedding_weights`` and ``unknown_id`` are the classifier's parameters; a kind
+        that has no use for them ignores them.
+        """
+
+    @abstractmethod
+    def check_fitted(self, seqs: RaggedSequences, name: str) -> None:
+        """Raise ``ValueError`` if ``seqs`` does not fit what was seen in fit."""
+
+    @abstractmethod
+    def encode(self, seqs: RaggedSequences) -> RaggedSequences:
+        """The sequences as the module reads them (a new object; ``seqs`` is unchanged)."""
+
+    @abstractmethod
+    def unknown_steps(self, values: np.ndarray) -> np.ndarray:
+        """A boolean per step of ``values`` (raw, not encoded): True where the model reads
+        the step as unknown."""
+
+    @abstractmethod
+    def module_args(self) -> dict:
+        """The input-size arguments of ``build_module``: ``vocab_size`` and ``n_features``."""
+
+    @abstractmethod
+    def fitted_attributes(self) -> dict:
+        """The estimator's public fitted attributes that describe this kind, by name."""
+
+    @classmethod
+    @abstractmethod
+    def from_fitted(cls, fitted) -> InputKind:
+        """The kind described by fitted attributes (a mapping, as :meth:`fitted_attributes`)."""
+
+    @abstractmethod
+    def export_args(self) -> dict:
+        """Keyword arguments of :class:`~skseqattn.nn.ExportableSequenceModule`."""
+
+    @abstractmethod
+    def example_input(self) -> tuple[np.ndarray, str]:
+        """A small batch to trace the exported graph with, and its input name."""
+
+    @staticmethod
+    @abstractmethod
+    def check_saved(fitted) -> str | None:
+        """What is wrong with stored fitted attributes (a mapping), or None."""
 
     def check(self, X, name: str) -> RaggedSequences:
         """Validate raw ``X`` and return its real steps as :class:`RaggedSequences`.

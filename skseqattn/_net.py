@@ -520,19 +520,19 @@ def ngram_buckets_for(ngram_buckets, n_classes):
     return int(min(high, max(low, NGRAM_TABLE_BUDGET // max(int(n_classes), 1))))
 
 
-def build_net(est, module, *, device, valid_ds, rng, logit_offset=None):
+def build_net(
+    est, module, *, device, valid_ds, rng, logit_offset=None, net_class=None, verbose=None
+):
     """The :class:`SequenceNet` that trains ``module`` with the estimator's settings.
 
     ``valid_ds`` is the validation :class:`~skseqattn._batches.SequenceDataset` or None
     (then there is no early stopping nor learning-rate schedule); ``rng`` shuffles the
-    training batches.
+    training batches. ``net_class`` (default :class:`SequenceNet`) and ``verbose`` (default
+    the estimator's) are the caller's choice: :func:`skseqattn._distributed.build_distributed_net`
+    passes its subclass, so this room never imports the distributed one.
     """
-    net_class, verbose = SequenceNet, est.verbose
-    if getattr(est, "distributed", False):
-        from ._distributed import DistributedSequenceNet, is_main_process
-
-        net_class = DistributedSequenceNet
-        verbose = verbose if is_main_process() else 0  # only rank 0 prints
+    net_class = SequenceNet if net_class is None else net_class
+    verbose = est.verbose if verbose is None else verbose
     callbacks = [
         ("finite_loss", FiniteLossCheck(type(est).__name__)),
         ("accuracy", BatchAccuracy()),

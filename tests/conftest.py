@@ -1,4 +1,4 @@
-"""Shared pytest configuration: slow and GPU tests are skipped unless asked for."""
+"""Shared pytest configuration: the tiny model, and slow and GPU tests skipped unless asked."""
 
 import os
 
@@ -8,6 +8,22 @@ import pytest
 # 2-core machine OpenMP's spinning threads made fits 10-80x slower. One thread keeps the suite
 # fast and its timings stable. (Parallel tests spawn workers that inherit the variable.)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0)
+"""The parameters of the tests' tiny model; :func:`tiny_classifier` builds it."""
+
+
+def tiny_classifier(**overrides):
+    """The tests' one tiny model: embedding and hidden size 8, 2 epochs, ``random_state=0``.
+
+    ``overrides`` set any other parameter or change these; a test file whose tests share
+    changes names them once (``functools.partial(tiny_classifier, max_epochs=1)``). Import
+    it with ``from conftest import tiny_classifier`` (pytest puts ``tests/`` on the path).
+    """
+    from skseqattn import BiLSTMAttentionClassifier
+
+    return BiLSTMAttentionClassifier(**{**TINY, **overrides})
 
 
 def pytest_configure(config):

@@ -103,9 +103,11 @@ def test_module_names_the_papers_attention(name):
 
 
 def test_the_estimator_and_the_module_name_the_same_attentions():
-    # the estimator keeps a torch-free copy of the names and of the papers' mapping
-    from skseqattn import _classifier
+    # both read the names and the papers' mapping from the torch-free _options module
+    from skseqattn import _classifier, _options
     from skseqattn.nn import _module
 
     assert _classifier._ATTENTIONS == _module.ATTENTIONS
     assert _classifier._ATTENTION_HINT.rstrip(".") == _module.ATTENTION_NAMES_HINT.rstrip(".")
+    assert _classifier._ATTENTIONS is _module.ATTENTIONS is _options.ATTENTIONS
+    assert _classifier._ATTENTION_HINT is _module.ATTENTION_NAMES_HINT

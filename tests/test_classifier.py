@@ -24,11 +24,9 @@ from skseqattn.datasets import (
     pad_sequences,
 )
 
-TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0)
+from conftest import TINY, tiny_classifier
 
-
-def tiny(**params):
-    return BiLSTMAttentionClassifier(**{**TINY, **params})
+tiny = tiny_classifier
 
 
 def _shift_right(X, extra):
@@ -297,9 +295,7 @@ def _token_one_data(n=400, seed=0):
 
 def test_classifier_learns_id_1_as_a_token_of_its_own():
     X, y = _token_one_data()
-    clf = BiLSTMAttentionClassifier(
-        embedding_dim=8, hidden_size=8, max_epochs=8, random_state=0, validation_fraction=None
-    ).fit(X[:300], y[:300])
+    clf = tiny(max_epochs=8, validation_fraction=None).fit(X[:300], y[:300])
     assert clf.score(X[300:], y[300:]) > 0.9  # token 1 is learned ...
     # ... and an id never seen in fit is not read as token 1: rows without a 1 whose
     # id 9 became 999 (a token unknown to the model) are still "no 1"
@@ -775,14 +771,7 @@ def test_position_encoding_starts_neutral_and_learns():
     y = [0, 1, 0, 1] * 10
     pipe = make_pipeline(
         CharSequenceVectorizer(),
-        BiLSTMAttentionClassifier(
-            position_encoding=True,
-            hidden_size=8,
-            embedding_dim=8,
-            max_epochs=2,
-            validation_fraction=None,
-            random_state=0,
-        ),
+        tiny(position_encoding=True, validation_fraction=None),
     ).fit(X_str, y)
     weight = pipe[-1].module_.position.proj.weight
     assert weight.shape == (8, 32) and float(weight.detach().abs().sum()) > 0

@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skseqattn import BiLSTMAttentionClassifier
+from conftest import tiny_classifier
 
 # Each entry says why the check cannot pass for this kind of model.
 EXPECTED_FAILED_CHECKS = {
@@ -19,9 +19,7 @@ EXPECTED_FAILED_CHECKS = {
 def _small():
     # Small enough for the whole battery to run in well under a minute, large enough to pass
     # check_classifiers_train (> 0.83 training accuracy on blobs) and the class-weight check.
-    return BiLSTMAttentionClassifier(
-        embedding_dim=8, hidden_size=16, max_epochs=30, batch_size=16, random_state=0
-    )
+    return tiny_classifier(hidden_size=16, max_epochs=30, batch_size=16)
 
 
 @parametrize_with_checks(

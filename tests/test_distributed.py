@@ -13,9 +13,11 @@ import torch
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
-from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn import CharSequenceVectorizer
 from skseqattn._parallel import NUM_THREADS_ENV, in_parallel_worker
 from skseqattn.datasets import make_motif_sequences
+
+from conftest import tiny_classifier
 
 distributed = pytest.importorskip("distributed")
 
@@ -44,7 +46,7 @@ def pipeline_search():
     """A Pipeline searched over a vectorizer and a classifier parameter: 4 candidates."""
     pipeline = make_pipeline(
         CharSequenceVectorizer(),
-        BiLSTMAttentionClassifier(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0),
+        tiny_classifier(),
     )
     return GridSearchCV(
         pipeline,

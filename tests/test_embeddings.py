@@ -2,14 +2,17 @@
 
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 
-from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn import CharSequenceVectorizer
 
-TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=1, random_state=0)
+from conftest import tiny_classifier
+
+tiny = partial(tiny_classifier, max_epochs=1)
 TEXTS = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 5
 LABELS = ["cat", "dog", "dog", "cat"] * 5
 
@@ -86,9 +89,7 @@ def test_classifier_uses_the_matrix_frozen_and_reports_its_width():
     with pytest.warns(UserWarning, match="have no vector"):
         matrix = vec.embedding_matrix(VECTORS)
     X = vec.transform(TEXTS)
-    clf = BiLSTMAttentionClassifier(
-        **TINY, embedding_weights=matrix, freeze_embeddings=True, ngram_order=0
-    ).fit(X, LABELS)
+    clf = tiny(embedding_weights=matrix, freeze_embeddings=True, ngram_order=0).fit(X, LABELS)
     table = clf.module_.embedding.weight.detach().numpy()
     np.testing.assert_array_equal(table[1 : len(matrix)], matrix[1:])
     # unknown_id=None: one row of zeros more, for ids never seen in fit
@@ -96,14 +97,14 @@ def test_classifier_uses_the_matrix_frozen_and_reports_its_width():
     np.testing.assert_array_equal(table[-1], 0.0)
     # embedding_dim=8 is ignored: the fitted width is the matrix's
     assert clf.embedding_dim == 8 and clf.embedding_dim_ == 3
-    assert BiLSTMAttentionClassifier(**TINY).fit(X, LABELS).embedding_dim_ == 8
+    assert tiny().fit(X, LABELS).embedding_dim_ == 8
 
 
 def test_a_matrix_without_padding_and_unknown_rows_is_refused():
     vec = _vec()
     X = vec.transform(TEXTS)
     per_word = np.ones((len(vec.vocabulary_), 3), dtype=np.float32)  # 6 rows, 8 ids
-    clf = BiLSTMAttentionClassifier(**TINY, embedding_weights=per_word)
+    clf = tiny(embedding_weights=per_word)
     msg = (
         "got token id 7 but embedding_weights has only 6 rows; it needs at least 8: one "
         "row per id, row 0 for padding. For a CharSequenceVectorizer that is vocab_size_ "
@@ -113,7 +114,7 @@ def test_a_matrix_without_padding_and_unknown_rows_is_refused():
         clf.fit(X, LABELS)
     assert not hasattr(clf, "net_")
     with pytest.raises(ValueError, match=r"shape \(n_ids, embedding_dim\) .* got shape \(8,\)"):
-        BiLSTMAttentionClassifier(**TINY, embedding_weights=np.ones(8)).fit(X, LABELS)
+        tiny(embedding_weights=np.ones(8)).fit(X, LABELS)
 
 
 def test_fixed_vocabulary_pipeline_shares_one_matrix():
@@ -122,7 +123,7 @@ def test_fixed_vocabulary_pipeline_shares_one_matrix():
     matrix = vec.embedding_matrix(VECTORS)
     pipe = make_pipeline(
         CharSequenceVectorizer(analyzer="word", vocabulary=words),
-        BiLSTMAttentionClassifier(**TINY, embedding_weights=matrix, ngram_order=0),
+        tiny(embedding_weights=matrix, ngram_order=0),
     ).fit(TEXTS[:10], LABELS[:10])  # a fold's subset: the same ids as the whole set
     # vocab_size_ rows (padding, unknown, words), plus one for ids never seen in fit
     assert pipe[-1].n_ids_ == len(words) + 3 == matrix.shape[0] + 1
@@ -134,8 +135,7 @@ def test_frozen_table_gets_no_gradient_and_no_weight_decay():
     with pytest.warns(UserWarning, match="have no vector"):
         matrix = vec.embedding_matrix(VECTORS)
     X = vec.transform(TEXTS)
-    clf = BiLSTMAttentionClassifier(
-        **TINY,
+    clf = tiny(
         embedding_weights=matrix,
         freeze_embeddings=True,
         optimizer="adamw",
@@ -152,9 +152,7 @@ def test_fitted_width_and_missing_count_survive_save_and_load(tmp_path):
     vec = _vec()
     with pytest.warns(UserWarning, match="have no vector"):
         matrix = vec.embedding_matrix(VECTORS)
-    pipe = make_pipeline(
-        vec, BiLSTMAttentionClassifier(**TINY, embedding_weights=matrix, ngram_order=0)
-    )
+    pipe = make_pipeline(vec, tiny(embedding_weights=matrix, ngram_order=0))
     pipe[-1].fit(vec.transform(TEXTS), LABELS)
     save(pipe, tmp_path / "model.zip")
     loaded = load(tmp_path / "model.zip")
@@ -173,18 +171,18 @@ def test_large_learned_embedding_gets_sparse_updates_of_the_rows_used():
     y = (X[:, 1] > 30).astype(int)
     start = rng.normal(size=(10_002, 4)).astype(np.float32)
     start[0] = 0.0
-    clf = BiLSTMAttentionClassifier(embedding_weights=start, **TINY).fit(X, y)
+    clf = tiny(embedding_weights=start).fit(X, y)
     assert clf.module_.embedding.sparse
     assert isinstance(clf.net_.sparse_optimizer_, torch.optim.SparseAdam)
     weights = clf.module_.embedding.weight.detach().numpy()
     used = np.unique(X)
     assert (np.abs(weights[used] - start[used]).max(axis=1) > 0).all()  # every used row moved
     np.testing.assert_array_equal(weights[100:10_000], start[100:10_000])  # the others did not
-    learned = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}).fit(X, y)
+    learned = tiny(embedding_dim=4).fit(X, y)
     assert learned.module_.embedding.sparse and learned.embedding_dim_ == 4
-    decayed = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}, weight_decay=1e-4).fit(X, y)
+    decayed = tiny(embedding_dim=4, weight_decay=1e-4).fit(X, y)
     assert not decayed.module_.embedding.sparse  # SparseAdam has no weight decay
-    small = BiLSTMAttentionClassifier(**{**TINY, "embedding_dim": 4}).fit(X % 60, y)
+    small = tiny(embedding_dim=4).fit(X % 60, y)
     assert not small.module_.embedding.sparse  # character vocabularies keep dense Adam
 
 
@@ -196,7 +194,7 @@ def test_a_per_word_matrix_is_refused_even_when_the_data_misses_the_last_words()
     per_word = np.array([VECTORS.get(w, np.ones(3)) for w in words], dtype=np.float32)
     X = vec.transform(TEXTS)
     assert X.max() + 1 <= len(per_word) < vec.vocab_size_
-    clf = BiLSTMAttentionClassifier(**TINY, embedding_weights=per_word)
+    clf = tiny(embedding_weights=per_word)
     with pytest.raises(ValueError, match=r"row 0 of embedding_weights \(the padding row\)"):
         clf.fit(X, LABELS)
     assert not hasattr(clf, "net_")

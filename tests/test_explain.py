@@ -1,6 +1,7 @@
 """Tests of skseqattn.explain(): tokens aligned with weights, reprs, HTML, frames, errors."""
 
 import sys
+from functools import partial
 from html.parser import HTMLParser
 
 import numpy as np
@@ -20,15 +21,14 @@ from skseqattn import (
 )
 from skseqattn.datasets import make_motif_sequences
 
+from conftest import tiny_classifier
+
 MOTIFS = ("GATT", "CCGA", "TTAG")
 # Labels that must be escaped in HTML.
 LABELS = np.array(["<b>zero</b>", "one & two", '"three\'s"'])
 
 
-def _tiny_classifier(**params):
-    defaults = dict(embedding_dim=8, hidden_size=8, max_epochs=2, batch_size=32, random_state=0)
-    defaults.update(params)
-    return BiLSTMAttentionClassifier(**defaults)
+_tiny_classifier = partial(tiny_classifier, batch_size=32)
 
 
 @pytest.fixture(scope="module")

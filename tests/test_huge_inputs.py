@@ -4,27 +4,20 @@ Limits are lowered with ``SKSEQATTN_MAX_BATCH_MEMORY`` so that the tests stay sm
 behaviour at 2 GiB and at a few MB is the same code.
 """
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
 
-from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer, explain
+from skseqattn import CharSequenceVectorizer, explain
 from skseqattn._batches import BucketBatchIterator, SequenceDataset, _capped, _cut
 from skseqattn._memory import MEMORY_ENV, batch_steps, memory_limit, step_bytes
 from skseqattn._sequences import RaggedSequences
 
+from conftest import tiny_classifier
 
-def _tiny(**params):
-    params = {
-        "embedding_dim": 8,
-        "hidden_size": 8,
-        "max_epochs": 2,
-        "validation_fraction": None,
-        "random_state": 0,
-        **params,
-    }
-    return BiLSTMAttentionClassifier(**params)
+_tiny = functools.partial(tiny_classifier, validation_fraction=None)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Tests of the input checks: containers users have, non-finite numbers, a loss that diverges."""
 
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -14,22 +15,15 @@ from skorch.callbacks import Callback
 import skseqattn
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer, NonFiniteLossError
 
+from conftest import tiny_classifier
+
 PRIVATE = re.compile(r"_FeatureRecord|RaggedSequences|TokenInput|FeatureInput|InputKind")
 
 IDS = np.array([[2, 3, 0], [4, 2, 3], [3, 3, 0], [2, 0, 0], [4, 4, 0], [3, 2, 4]] * 2)
 Y = np.array([0, 1, 0, 1, 1, 0] * 2)
 
 
-def _clf(**params):
-    base = dict(
-        hidden_size=8,
-        embedding_dim=8,
-        max_epochs=1,
-        batch_size=4,
-        validation_fraction=None,
-        random_state=0,
-    )
-    return BiLSTMAttentionClassifier(**{**base, **params})
+_clf = partial(tiny_classifier, max_epochs=1, batch_size=4, validation_fraction=None)
 
 
 def _ragged_features(n=8, seed=0):
@@ -286,3 +280,20 @@ def test_empty_tables_are_reported_under_the_estimators_name(X):
         BiLSTMAttentionClassifier(max_epochs=1).fit(X, ["a", "b", "a", "b"][: len(X)])
     assert "BiLSTMAttentionClassifier" in str(info.value)
     assert "_FeatureRecord" not in str(info.value)
+
+
+# ------------------------------------------------------------------ the kinds' contract
+def test_inputs_kind_contract_is_declared_and_a_missing_method_fails_clearly():
+    from skseqattn._inputs import FeatureInput, InputKind, TokenInput
+
+    declared = InputKind.__abstractmethods__
+    assert {"check_fitted", "encode", "fitted", "from_fitted", "check_saved"} <= declared
+    assert all(getattr(InputKind, m).__doc__ for m in declared)  # each says what it must do
+    for kind in (TokenInput, FeatureInput):
+        assert not kind.__abstractmethods__
+        assert kind() == kind()  # both instantiate
+    members = {m: vars(TokenInput)[m] for m in declared - {"encode"}}
+
+    Broken = type("Broken", (InputKind,), {"name": "broken", **members})
+    with pytest.raises(TypeError, match=r"Broken.*abstract method.*encode"):
+        Broken()

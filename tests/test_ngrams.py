@@ -9,13 +9,12 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from skseqattn import BiLSTMAttentionClassifier
 from skseqattn._net import cpu_bfloat16_unsupported
 from skseqattn.nn import HashedNgramLinear, SequenceClassifierModule
 from skseqattn.nn._export import ExportableSequenceModule
 from skseqattn.persistence import load, save
 
-TINY = dict(embedding_dim=8, hidden_size=8, random_state=0)
+from conftest import tiny_classifier
 
 
 def _randomised(layer, seed=0):
@@ -137,7 +136,7 @@ def _imbalanced(n=300, seed=0):
 
 def test_classifier_ngram_params_build_the_table():
     X, y = _imbalanced(80)
-    clf = BiLSTMAttentionClassifier(max_epochs=1, ngram_buckets=128, **TINY).fit(X, y)
+    clf = tiny_classifier(max_epochs=1, ngram_buckets=128).fit(X, y)
     assert clf.module_.ngrams.max_order == 4 and clf.module_.ngrams.buckets == 128
     assert float(clf.module_.ngrams.table.weight.detach().abs().sum()) > 0  # trained
     off = clone(clf).set_params(ngram_order=0).fit(X, y)
@@ -147,9 +146,7 @@ def test_classifier_ngram_params_build_the_table():
 
 def test_logit_offset_is_tau_log_prior_of_the_training_rows():
     X, y = _imbalanced()
-    clf = BiLSTMAttentionClassifier(
-        max_epochs=1, validation_fraction=None, logit_adjustment=0.5, **TINY
-    ).fit(X, y)
+    clf = tiny_classifier(max_epochs=1, validation_fraction=None, logit_adjustment=0.5).fit(X, y)
     prior = np.array([np.mean(y == c) for c in clf.classes_])
     np.testing.assert_allclose(clf.logit_offset_, 0.5 * np.log(prior), rtol=1e-6)
     assert clf.net_.logit_offset is clf.logit_offset_
@@ -166,26 +163,23 @@ def test_logit_offset_is_tau_log_prior_of_the_training_rows():
 )
 def test_logit_adjustment_off(params):
     X, y = _imbalanced(120)
-    clf = BiLSTMAttentionClassifier(max_epochs=1, **TINY, **params).fit(X, y)
+    clf = tiny_classifier(max_epochs=1, **params).fit(X, y)
     assert clf.logit_offset_ is None and clf.net_.logit_offset is None
 
 
 def test_logit_adjustment_does_nothing_on_balanced_classes():
     X, _ = _imbalanced(120)
     y = np.where(np.arange(120) % 2, "a", "b")
-    fits = [
-        BiLSTMAttentionClassifier(max_epochs=2, logit_adjustment=tau, **TINY).fit(X, y)
-        for tau in (0.0, 1.0)
-    ]
+    fits = [tiny_classifier(max_epochs=2, logit_adjustment=tau).fit(X, y) for tau in (0.0, 1.0)]
     assert fits[1].logit_offset_ is None
     np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
 
 
 def test_logit_adjustment_moves_decisions_to_the_rare_class():
     X, y = _imbalanced()
-    params = dict(max_epochs=6, validation_fraction=None, ngram_order=0, **TINY)
-    plain = BiLSTMAttentionClassifier(logit_adjustment=0.0, **params).fit(X, y)
-    adjusted = BiLSTMAttentionClassifier(logit_adjustment=1.0, **params).fit(X, y)
+    params = dict(max_epochs=6, validation_fraction=None, ngram_order=0)
+    plain = tiny_classifier(logit_adjustment=0.0, **params).fit(X, y)
+    adjusted = tiny_classifier(logit_adjustment=1.0, **params).fit(X, y)
     rare = list(plain.classes_).index("rare")
     # the adjusted model's own probabilities of the rare class are higher almost everywhere
     assert adjusted.predict_proba(X)[:, rare].mean() > plain.predict_proba(X)[:, rare].mean()
@@ -194,7 +188,7 @@ def test_logit_adjustment_moves_decisions_to_the_rare_class():
 
 def test_logit_offset_survives_save_and_load(tmp_path):
     X, y = _imbalanced(120)
-    clf = BiLSTMAttentionClassifier(max_epochs=1, warm_start=True, **TINY).fit(X, y)
+    clf = tiny_classifier(max_epochs=1, warm_start=True).fit(X, y)
     path = tmp_path / "model.skseqattn"
     save(clf, path)
     loaded = load(path)
@@ -208,7 +202,7 @@ def test_logit_offset_survives_save_and_load(tmp_path):
 
 def test_adam_trains_the_table_with_sparse_adam_and_others_densely():
     X, y = _imbalanced(120)
-    clf = BiLSTMAttentionClassifier(max_epochs=3, **TINY).fit(X, y)
+    clf = tiny_classifier(max_epochs=3).fit(X, y)
     table = clf.module_.ngrams.table.weight
     sparse = clf.net_.sparse_optimizer_
     assert isinstance(sparse, torch.optim.SparseAdam)
@@ -218,7 +212,7 @@ def test_adam_trains_the_table_with_sparse_adam_and_others_densely():
     assert len(dense) == len(list(clf.module_.parameters())) - 1
     # the plateau schedule moves both rates together
     assert sparse.param_groups[0]["lr"] == clf.net_.optimizer_.param_groups[0]["lr"]
-    sgd = BiLSTMAttentionClassifier(max_epochs=1, optimizer="sgd", **TINY).fit(X, y)
+    sgd = tiny_classifier(max_epochs=1, optimizer="sgd").fit(X, y)
     assert not hasattr(sgd.net_, "sparse_optimizer_")
     assert not sgd.module_.ngrams.table.sparse
     params = [p for g in sgd.net_.optimizer_.param_groups for p in g["params"]]
@@ -227,8 +221,8 @@ def test_adam_trains_the_table_with_sparse_adam_and_others_densely():
 
 def test_sparse_table_gradients_pass_clipping_and_warm_start_sets_both_rates():
     X, y = _imbalanced(120)
-    clf = BiLSTMAttentionClassifier(
-        max_epochs=1, clip_grad_norm=1e-3, warm_start=True, validation_fraction=None, **TINY
+    clf = tiny_classifier(
+        max_epochs=1, clip_grad_norm=1e-3, warm_start=True, validation_fraction=None
     ).fit(X, y)
     assert float(clf.module_.ngrams.table.weight.detach().abs().sum()) > 0
     clf.set_params(lr=1e-4).fit(X, y)
@@ -246,9 +240,7 @@ def test_one_forward_pass_per_training_batch_with_two_optimizers(monkeypatch):
         return forward(self, X, lengths)
 
     monkeypatch.setattr(SequenceClassifierModule, "forward", counting)
-    clf = BiLSTMAttentionClassifier(
-        max_epochs=2, batch_size=32, validation_fraction=None, **TINY
-    ).fit(X, y)
+    clf = tiny_classifier(max_epochs=2, batch_size=32, validation_fraction=None).fit(X, y)
     assert clf.net_._optimizers == ["optimizer", "sparse_optimizer"]
     # 130 rows in batches of 32: 5 batches per epoch, 2 epochs, one forward pass each
     assert sorted(calls) == [2, 2] + [32] * 8
@@ -261,7 +253,7 @@ def test_mixed_precision_on_the_cpu_trains_in_bfloat16_and_predicts_float():
         pytest.skip(f"this CPU has no bfloat16 LSTM kernels: {reason}")
     X, y = _imbalanced(160)
     seen = []
-    clf = BiLSTMAttentionClassifier(max_epochs=2, mixed_precision=True, **TINY)
+    clf = tiny_classifier(max_epochs=2, mixed_precision=True)
     clf.fit(X, y)
     handle = clf.module_.rnn.register_forward_hook(lambda m, i, o: seen.append(o[0].dtype))
     proba = clf.predict_proba(X)
@@ -269,7 +261,7 @@ def test_mixed_precision_on_the_cpu_trains_in_bfloat16_and_predicts_float():
     assert seen and all(d == torch.bfloat16 for d in seen)  # the LSTM ran in bfloat16
     assert proba.dtype == np.float64 and np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
-    full = BiLSTMAttentionClassifier(max_epochs=2, **TINY).fit(X, y)
+    full = tiny_classifier(max_epochs=2).fit(X, y)
     # bfloat16 keeps about 3 significant digits: close to the float32 model, not equal
     assert np.abs(proba - full.predict_proba(X)).max() < 0.1
     assert not np.array_equal(proba, full.predict_proba(X))
@@ -323,14 +315,12 @@ def test_mixed_precision_on_cuda_scales_the_loss_and_pickles_without_gpu_state(t
     import pickle
 
     X, y = _imbalanced(300)
-    clf = BiLSTMAttentionClassifier(max_epochs=3, mixed_precision=True, device="cuda", **TINY).fit(
-        X, y
-    )
+    clf = tiny_classifier(max_epochs=3, mixed_precision=True, device="cuda").fit(X, y)
     scaler = clf.net_._grad_scaler()
     assert isinstance(scaler, torch.amp.GradScaler) and scaler.get_scale() > 0
     proba = clf.predict_proba(X)
     assert np.isfinite(proba).all()
-    full = BiLSTMAttentionClassifier(max_epochs=3, device="cuda", **TINY).fit(X, y)
+    full = tiny_classifier(max_epochs=3, device="cuda").fit(X, y)
     assert np.mean(clf.predict(X) == full.predict(X)) > 0.9
     state = pickle.dumps(clf)
     assert b"GradScaler" not in state

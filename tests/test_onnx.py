@@ -13,8 +13,11 @@ from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
 from skseqattn.nn import SequenceClassifierModule
 from skseqattn.nn._export import ExportableSequenceModule
 
+from conftest import tiny_classifier
+
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+
 from skseqattn.onnx import export_onnx  # noqa: E402
 
 ATOL = 1e-5
@@ -138,8 +141,7 @@ def _fit_ids(seed=0, n=80, **params):
     rows = _random_rows(rng, n, 8, 8)
     X = _place(rows, 8, "post", rng)
     y = np.where([len(r) and r[0] > 4 for r in rows], "hi", "lo")
-    params = {"embedding_dim": 8, "hidden_size": 8, "max_epochs": 1, "random_state": 0, **params}
-    return BiLSTMAttentionClassifier(**params).fit(X, y)
+    return tiny_classifier(**{"max_epochs": 1, **params}).fit(X, y)
 
 
 def _max_diff(session, clf, batches, input_name="ids"):
@@ -211,7 +213,7 @@ def test_export_onnx_pipeline_exports_the_classifier(tmp_path):
     labels = [n[:1] in "aeiou" for n in names]
     pipe = make_pipeline(
         CharSequenceVectorizer(padding="pre"),
-        BiLSTMAttentionClassifier(embedding_dim=8, hidden_size=8, max_epochs=1, random_state=0),
+        tiny_classifier(max_epochs=1),
     ).fit(names, labels)
     session = _session(export_onnx(pipe, tmp_path / "pipe.onnx"))
     texts = ["annabelle", "", "zoe", "bob"]

@@ -10,7 +10,7 @@ import torch
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
-from skseqattn import BiLSTMAttentionClassifier, _parallel
+from skseqattn import _parallel
 from skseqattn._parallel import (
     NUM_THREADS_ENV,
     auto_threads,
@@ -19,6 +19,8 @@ from skseqattn._parallel import (
     limit_torch_threads,
     torch_threads_target,
 )
+
+from conftest import tiny_classifier
 
 
 class ThreadRecorder(Callback):
@@ -54,15 +56,7 @@ def tiny_data(n_samples=60):
 
 
 def tiny_search(n_jobs, **params):
-    clf = BiLSTMAttentionClassifier(
-        embedding_dim=8,
-        hidden_size=8,
-        max_epochs=2,
-        validation_fraction=None,
-        callbacks=[ThreadRecorder()],
-        random_state=0,
-        **params,
-    )
+    clf = tiny_classifier(validation_fraction=None, callbacks=[ThreadRecorder()], **params)
     return GridSearchCV(
         clf,
         {"hidden_size": [8, 12]},

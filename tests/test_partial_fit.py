@@ -1,14 +1,18 @@
 """partial_fit: streaming training chunk by chunk, and the bound on the n-gram table."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
-from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
+from skseqattn import CharSequenceVectorizer
 from skseqattn._net import ngram_buckets_for
 from skseqattn.datasets import make_motif_sequences
 
-SMALL = dict(embedding_dim=8, hidden_size=16, batch_size=32, random_state=0)
+from conftest import tiny_classifier
+
+_small = partial(tiny_classifier, hidden_size=16, batch_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +37,9 @@ def _weights(clf):
 
 def test_partial_fit_over_chunks_reaches_the_accuracy_of_one_fit(motifs):
     X, y, X_test, y_test = motifs
-    fitted = BiLSTMAttentionClassifier(max_epochs=3, validation_fraction=None, **SMALL)
+    fitted = _small(max_epochs=3, validation_fraction=None)
     fit_acc = fitted.fit(X, y).score(X_test, y_test)
-    streamed = _stream(
-        BiLSTMAttentionClassifier(**SMALL), X, y, passes=3, chunk=200, classes=np.unique(y)
-    )
+    streamed = _stream(_small(), X, y, passes=3, chunk=200, classes=np.unique(y))
     stream_acc = streamed.score(X_test, y_test)
     assert fit_acc >= 0.9
     assert stream_acc >= fit_acc - 0.03
@@ -48,7 +50,7 @@ def test_partial_fit_over_chunks_reaches_the_accuracy_of_one_fit(motifs):
 
 def test_partial_fit_first_call_needs_classes(motifs):
     X, y, *_ = motifs
-    clf = BiLSTMAttentionClassifier(**SMALL)
+    clf = _small()
     with pytest.raises(ValueError, match=r"partial_fit needs classes on its first call, got "):
         clf.partial_fit(X[:50], y[:50])
     assert not hasattr(clf, "net_")
@@ -59,7 +61,7 @@ def test_partial_fit_first_call_needs_classes(motifs):
 def test_partial_fit_classes_come_from_classes_not_the_chunk(motifs):
     X, y, X_test, _ = motifs
     only_zero = y == 0
-    clf = BiLSTMAttentionClassifier(**SMALL)
+    clf = _small()
     clf.partial_fit(X[only_zero][:40], y[only_zero][:40], classes=[2, 0, 1, 3])
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3])
     proba = clf.predict_proba(X_test[:5])
@@ -71,7 +73,7 @@ def test_partial_fit_classes_come_from_classes_not_the_chunk(motifs):
 
 def test_partial_fit_unknown_label_or_classes_fails_and_leaves_the_estimator(motifs):
     X, y, X_test, _ = motifs
-    clf = BiLSTMAttentionClassifier(**SMALL).partial_fit(X[:100], y[:100], classes=[0, 1, 2])
+    clf = _small().partial_fit(X[:100], y[:100], classes=[0, 1, 2])
     before, proba = _weights(clf), clf.predict_proba(X_test[:20])
     bad_y = y[100:200].copy()
     bad_y[[3, 7]] = [5, 9]
@@ -91,7 +93,7 @@ def test_partial_fit_unknown_label_or_classes_fails_and_leaves_the_estimator(mot
 
 def test_partial_fit_keeps_the_optimizer_state_between_calls(motifs):
     X, y, *_ = motifs
-    clf = BiLSTMAttentionClassifier(**SMALL).partial_fit(X[:96], y[:96], classes=[0, 1, 2])
+    clf = _small().partial_fit(X[:96], y[:96], classes=[0, 1, 2])
     steps = [float(s["step"]) for s in clf.net_.optimizer_.state.values()]
     assert set(steps) == {3.0}  # 96 rows / 32 per batch
     clf.partial_fit(X[96:192], y[96:192])
@@ -103,7 +105,7 @@ def test_partial_fit_keeps_the_optimizer_state_between_calls(motifs):
 
 def test_partial_fit_after_fit_continues_and_a_fresh_fit_starts_anew(motifs):
     X, y, X_test, _ = motifs
-    clf = BiLSTMAttentionClassifier(max_epochs=2, validation_fraction=None, **SMALL).fit(X, y)
+    clf = _small(max_epochs=2, validation_fraction=None).fit(X, y)
     clf.partial_fit(X[:100], y[:100])
     assert clf.n_epochs_ == 3
     clf.fit(X[:200], y[:200])
@@ -114,7 +116,7 @@ def test_partial_fit_is_repeatable_with_an_int_random_state(motifs):
     X, y, X_test, _ = motifs
     runs = [
         _stream(
-            BiLSTMAttentionClassifier(**SMALL),
+            _small(),
             X[:300],
             y[:300],
             passes=1,
@@ -131,7 +133,7 @@ def test_partial_fit_features_standardised_from_the_first_chunk():
     first = rng.normal(5.0, 2.0, size=(40, 6, 3)).astype(np.float32)
     later = rng.normal(-5.0, 1.0, size=(40, 6, 3)).astype(np.float32)
     y = np.arange(40) % 2
-    clf = BiLSTMAttentionClassifier(**SMALL).partial_fit(first, y, classes=[0, 1])
+    clf = _small().partial_fit(first, y, classes=[0, 1])
     mean = first.reshape(-1, 3).astype(np.float64).mean(axis=0)
     np.testing.assert_allclose(clf.feature_mean_, mean, rtol=1e-6)
     clf.partial_fit(later, y)
@@ -142,10 +144,10 @@ def test_partial_fit_features_standardised_from_the_first_chunk():
 
 def test_partial_fit_refuses_balanced_class_weight(motifs):
     X, y, *_ = motifs
-    clf = BiLSTMAttentionClassifier(class_weight="balanced", **SMALL)
+    clf = _small(class_weight="balanced")
     with pytest.raises(ValueError, match="does not support class_weight='balanced'"):
         clf.partial_fit(X[:50], y[:50], classes=[0, 1, 2])
-    weighted = BiLSTMAttentionClassifier(class_weight={0: 1.0, 1: 2.0, 2: 1.0}, **SMALL)
+    weighted = _small(class_weight={0: 1.0, 1: 2.0, 2: 1.0})
     assert weighted.partial_fit(X[:50], y[:50], classes=[0, 1, 2]).n_epochs_ == 1
 
 
@@ -163,8 +165,8 @@ def test_ngram_buckets_auto_bounds_the_table(n_classes, rows):
 def test_ngram_buckets_auto_in_a_fitted_model(motifs):
     X, y, *_ = motifs
     classes = np.arange(1000)
-    clf = BiLSTMAttentionClassifier(**SMALL).partial_fit(X[:20], y[:20], classes=classes)
+    clf = _small().partial_fit(X[:20], y[:20], classes=classes)
     assert clf.module_.ngrams.table.weight.shape == (16777, 1000)
-    clf = BiLSTMAttentionClassifier(ngram_buckets=512, **SMALL)
+    clf = _small(ngram_buckets=512)
     clf.partial_fit(X[:20], y[:20], classes=classes)
     assert clf.module_.ngrams.table.weight.shape == (512, 1000)

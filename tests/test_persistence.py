@@ -29,11 +29,9 @@ from skorch.callbacks import Callback
 from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer
 from skseqattn.persistence import FORMAT_VERSION, FormatError, _Reader, _Writer, load, save
 
-TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0)
+from conftest import tiny_classifier
 
-
-def tiny(**params):
-    return BiLSTMAttentionClassifier(**{**TINY, **params})
+tiny = tiny_classifier
 
 
 def bigrams(text):

@@ -12,6 +12,8 @@ from skseqattn import BiLSTMAttentionClassifier, CharSequenceVectorizer, explain
 from skseqattn.datasets import make_motif_sequences
 from skseqattn.plotting import AttentionDisplay, TrainingCurveDisplay
 
+from conftest import tiny_classifier
+
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -32,14 +34,11 @@ def data():
 @pytest.fixture(scope="module")
 def pipeline(data):
     X, y = data
-    clf = BiLSTMAttentionClassifier(
-        embedding_dim=8,
-        hidden_size=8,
+    clf = tiny_classifier(
         max_epochs=3,
         batch_size=32,
         attention_heads=2,
         validation_fraction=0.34,  # 51 rows: enough for a validation curve
-        random_state=0,
     )
     return make_pipeline(CharSequenceVectorizer(), clf).fit(X, y)
 

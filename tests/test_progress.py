@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import types
+from functools import partial
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ from skorch.callbacks import PrintLog
 from skorch.history import History
 from tqdm.std import tqdm as tqdm_std
 
-from skseqattn import BiLSTMAttentionClassifier, _progress
+from skseqattn import _progress
 from skseqattn._progress import BatchProgress, PlainPrintLog, progress_callbacks
+
+from conftest import tiny_classifier
 
 ESC = "\x1b["
 
@@ -33,18 +36,10 @@ def _data(n=136):
     return X, y
 
 
-def _tiny(**params):
-    # 51 validation rows (enough to validate on) and 85 training rows: 6 batches of 16
-    defaults = dict(
-        embedding_dim=4,
-        hidden_size=4,
-        max_epochs=2,
-        batch_size=16,
-        validation_fraction=0.37,
-        random_state=0,
-    )
-    defaults.update(params)
-    return BiLSTMAttentionClassifier(**defaults)
+# 51 validation rows (enough to validate on) and 85 training rows: 6 batches of 16
+_tiny = partial(
+    tiny_classifier, embedding_dim=4, hidden_size=4, batch_size=16, validation_fraction=0.37
+)
 
 
 def test_net_print_log_is_plain():

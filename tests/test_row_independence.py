@@ -20,6 +20,8 @@ from test_common import EXPECTED_FAILED_CHECKS
 
 from skseqattn import BiLSTMAttentionClassifier, explain
 
+from conftest import tiny_classifier
+
 SEEDS = (0, 1, 2)
 
 
@@ -80,15 +82,8 @@ KINDS = ("ids", "ragged ids", "2-D floats", "3-D floats")
 def fitted(request):
     """A tiny model with the defaults that act on steps: positions, convolution, n-grams."""
     X, y = _data(request.param)
-    clf = BiLSTMAttentionClassifier(
-        embedding_dim=8,
-        hidden_size=8,
-        max_epochs=3,
-        batch_size=16,
-        lr=1e-2,
-        position_encoding=True,
-        validation_fraction=None,
-        random_state=0,
+    clf = tiny_classifier(
+        max_epochs=3, batch_size=16, lr=1e-2, position_encoding=True, validation_fraction=None
     ).fit(X, y)
     return request.param, clf, X
 
@@ -147,15 +142,7 @@ def test_inference_leaves_the_module_in_its_mode(fitted):
 def _dropout_model(X, y):
     # without a validation split skorch leaves the module in training mode after fit,
     # and the dropout is large enough that a training-mode call would show
-    return BiLSTMAttentionClassifier(
-        embedding_dim=8,
-        hidden_size=8,
-        max_epochs=2,
-        batch_size=16,
-        dropout=0.5,
-        validation_fraction=None,
-        random_state=0,
-    ).fit(X, y)
+    return tiny_classifier(batch_size=16, dropout=0.5, validation_fraction=None).fit(X, y)
 
 
 def _results(clf, X):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .._options import ATTENTION_NAMES_HINT, ATTENTIONS, POOLINGS
 from ._attention import (
     AdditiveAttention,
     DotAttention,
@@ -74,19 +75,14 @@ class LocalConvolution(nn.Module):
 
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
-POOLINGS = ("attention", "last", "mean", "max")
-ATTENTIONS = ("additive", "dot", "general", "scaled_dot")
+"""The recurrent layer of each name in ``skseqattn._options.CELLS``: the option lists
+(``POOLINGS`` and ``ATTENTIONS`` too) live there, torch-free, for the estimator to check."""
 _ATTENTION_CLASSES = {
     "additive": AdditiveAttention,
     "dot": DotAttention,
     "general": GeneralAttention,
     "scaled_dot": ScaledDotAttention,
 }
-ATTENTION_NAMES_HINT = (
-    "Bahdanau's attention is 'additive'; Luong's scores are 'dot' and 'general' "
-    "(both with the final state as the query); 'scaled_dot' is a learned query."
-)
-"""How the names of the papers map to the ``attention`` options, for error messages."""
 _MAX_DEPTH = 40  # halvings of a quadrature panel: widths down to 2**-40 of the path
 
 
