@@ -147,7 +147,7 @@ def domain_word_bound(X, y, families):
     import functools
     from collections import Counter
 
-    from skseqattn.datasets import _synthetic as gen
+    from skseqattn.datasets import _strings as gen
 
     word_counts = Counter(gen._WORDS)
     n_words = len(gen._WORDS)
