@@ -1,4 +1,4 @@
-"""The skorch side: a NeuralNet that trains on ragged batches and predicts, and its callbacks.
+"""The skorch side: a NeuralNet that trains on ragged batches and predicts, and its builders.
 
 :class:`~skseqattn.BiLSTMAttentionClassifier` builds one :class:`SequenceNet` per fit with
 :func:`build_net` (and :mod:`skseqattn.persistence` builds a loaded model's net with the
@@ -6,28 +6,32 @@ same function). The net receives sequences that are already validated, encoded a
 it adds per-sample weights to the loss, keeps each batch's lengths on the CPU (packing
 needs them there) and records accuracy from the batches it already computed, so no extra
 pass over the data is made. :meth:`SequenceNet.predict_sequences` is the one inference path:
-predict, decision_function, attention_weights and explain all go through it.
+predict, decision_function, attention_weights and explain all go through it. Its callbacks
+live in :mod:`._callbacks`, the mixed-precision context in :mod:`._precision`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import threading
-import warnings
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 
 from ._batches import BucketBatchIterator, SequenceDataset
-from ._errors import NonFiniteLossError
+from ._callbacks import (
+    BatchAccuracy,
+    DenseGradientNormClipping,
+    FiniteLossCheck,
+    PlateauLRScheduler,
+)
 from ._memory import batch_steps, check_lengths
 from ._parallel import limit_torch_threads
+from ._precision import MixedPrecisionWarning, autocast_for, cpu_bfloat16_unsupported
 
 __all__ = [
     "OPTIMIZERS",
@@ -649,196 +653,3 @@ def _eval_copy(module, dtype):
 
 def _noop(*args, **kwargs):
     pass
-
-
-def autocast_for(device, enabled):
-    """``torch.autocast`` for ``device``: float16 on CUDA, bfloat16 elsewhere; or a no-op.
-
-    On a CPU whose oneDNN build has no bfloat16 RNN kernels (AVX2-only processors, for
-    one) autocast would crash inside the LSTM; there the body runs in float32 instead, and
-    a :class:`MixedPrecisionWarning` says so once per process.
-    """
-    if not enabled:
-        return contextlib.nullcontext()
-    kind = torch.device(device).type
-    if kind == "cuda":
-        return torch.autocast(device_type=kind, dtype=torch.float16)
-    reason = cpu_bfloat16_unsupported()
-    if reason is not None:
-        _warn_float32_fallback(reason)
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=kind, dtype=torch.bfloat16)
-
-
-class MixedPrecisionWarning(UserWarning):
-    """``mixed_precision=True`` ran in float32 because this CPU has no bfloat16 RNN kernels."""
-
-
-_BF16_PROBE: dict = {}
-
-
-def cpu_bfloat16_unsupported() -> str | None:
-    """Why bfloat16 autocast cannot run the recurrent layers on this CPU, or None if it can.
-
-    A one-time probe, cached for the process: a tiny bidirectional LSTM and GRU run forward
-    and backward, padded and packed, under bfloat16 autocast (a few milliseconds). oneDNN
-    refuses such primitives on processors without bfloat16 support with a RuntimeError.
-    """
-    if "reason" not in _BF16_PROBE:
-        _BF16_PROBE["reason"] = _probe_bfloat16_rnn()
-    return _BF16_PROBE["reason"]
-
-
-def _probe_bfloat16_rnn() -> str | None:
-    from torch.nn.utils.rnn import pack_padded_sequence
-
-    x = torch.linspace(-1.0, 1.0, 24).reshape(2, 3, 4)
-    lengths = torch.tensor([3, 2])
-    try:
-        with torch.random.fork_rng(devices=[]):  # the layers' initialisation draws
-            for cell in (torch.nn.LSTM, torch.nn.GRU):
-                rnn = cell(4, 4, batch_first=True, bidirectional=True)
-                with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
-                    out, _ = rnn(x)
-                    packed, _ = rnn(pack_padded_sequence(x, lengths, batch_first=True))
-                (out.float().sum() + packed.data.float().sum()).backward()
-    except RuntimeError as exc:
-        return str(exc).split(". ")[0]
-    return None
-
-
-def _warn_float32_fallback(reason: str) -> None:
-    if _BF16_PROBE.get("warned"):
-        return
-    _BF16_PROBE["warned"] = True
-    warnings.warn(
-        "mixed_precision=True: this CPU cannot run the LSTM/GRU in bfloat16 "
-        f"({reason}), so skseqattn trains and predicts in float32 instead; results are "
-        "the same as with mixed_precision=False. Set mixed_precision=False to silence this "
-        "warning, or use device='cuda' for float16.",
-        MixedPrecisionWarning,
-        stacklevel=3,
-    )
-
-
-class BatchAccuracy(Callback):
-    """Record ``train_acc`` and ``valid_acc`` per epoch from the batches' own predictions."""
-
-    def on_epoch_begin(self, net, **kwargs):
-        self._counts = {True: [0, 0], False: [0, 0]}
-
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        if y_pred is None or batch is None or batch[1] is None:
-            return
-        with torch.no_grad():
-            y_true = batch[1].to(y_pred.device)
-            correct = int((y_pred.argmax(dim=1) == y_true).sum())
-        counts = self._counts[training]
-        counts[0] += correct
-        counts[1] += len(y_true)
-
-    def on_epoch_end(self, net, **kwargs):
-        for training, name in ((True, "train_acc"), (False, "valid_acc")):
-            correct, total = net.all_sum(np.array(self._counts[training], dtype=np.float64))
-            if total:
-                net.history.record(name, correct / total)
-
-
-class FiniteLossCheck(Callback):
-    """Stop training with :class:`~skseqattn.NonFiniteLossError` once a batch's loss is not finite.
-
-    Checked after each training batch, before the optimizer's next step, from the loss
-    skorch has already read for its history (so no extra device synchronisation). The
-    estimator installs a net only after training succeeded, so raising here leaves it as
-    it was.
-
-    Parameters
-    ----------
-    estimator_name : str, default="BiLSTMAttentionClassifier"
-        Named in the message.
-    """
-
-    def __init__(self, estimator_name="BiLSTMAttentionClassifier"):
-        self.estimator_name = estimator_name
-
-    def on_epoch_begin(self, net, **kwargs):
-        self._batch = 0
-
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        if not training:
-            return
-        self._batch = getattr(self, "_batch", 0) + 1
-        if loss is None:
-            return
-        value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
-        # Under distributed=True every rank must stop on the same batch, or the others
-        # would wait for it in the next gradient all-reduce: agree on whether any rank
-        # saw a non-finite loss (a no-op in one process).
-        all_sum = getattr(net, "all_sum", None)
-        bad = float(not math.isfinite(value))
-        if all_sum is not None:
-            bad = float(all_sum(np.array([bad]))[0])
-        if not bad:
-            return
-        if math.isfinite(value):
-            value = "non-finite on another process"
-        lr = float(net.lr)
-        smaller = min(lr / 10, 3e-4)
-        precision = (
-            "mixed_precision=False (float16/bfloat16 overflow sooner)"
-            if net.mixed_precision
-            else "keeping mixed_precision=False"
-        )
-        raise NonFiniteLossError(
-            f"{self.estimator_name}: the training loss became {value} in epoch "
-            f"{len(net.history)}, batch {self._batch}; training stopped and the estimator "
-            f"was left as it was before this fit. Try a smaller lr (e.g. {smaller:.3g}; it "
-            f"is {lr:g}), clip_grad_norm=1.0 and {precision}; also check X, sample_weight "
-            "and class_weight for extreme values."
-        )
-
-
-class DenseGradientNormClipping(GradientNormClipping):
-    """Clip the norm of the dense gradients; sparse ones (the n-gram table) are left as is.
-
-    ``torch.nn.utils.clip_grad_norm_`` cannot take sparse gradients. The table's gradient
-    is a sum of per-class scores, bounded by the loss itself, and SparseAdam normalises
-    its steps anyway.
-    """
-
-    def on_grad_computed(self, net, named_parameters, **kwargs):
-        dense = [(n, p) for n, p in named_parameters if p.grad is None or not p.grad.is_sparse]
-        super().on_grad_computed(net, dense, **kwargs)
-
-
-class PlateauLRScheduler(LRScheduler):
-    """Halve the learning rate when the validation loss did not improve for an epoch.
-
-    The torch scheduler holds the optimizer, so pickling it would store the optimizer's
-    tensors outside skorch's device-mapped blob, and a model trained on CUDA could not be
-    unpickled without a GPU. It is rebuilt at the start of every training run anyway, so it
-    is left out of the pickle.
-    """
-
-    def __init__(self, monitor="valid_loss", factor=0.5, patience=0, **kwargs):
-        super().__init__(
-            policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
-            monitor=monitor,
-            factor=factor,
-            patience=patience,
-            **kwargs,
-        )
-
-    def on_epoch_end(self, net, **kwargs):
-        super().on_epoch_end(net, **kwargs)
-        # The torch scheduler holds the main optimizer; the sparse one follows its rate.
-        sparse = getattr(net, "sparse_optimizer_", None)
-        if sparse is not None:
-            lr = net.optimizer_.param_groups[0]["lr"]
-            for group in sparse.param_groups:
-                group["lr"] = lr
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["lr_scheduler_"] = None
-        return state
