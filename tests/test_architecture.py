@@ -192,6 +192,7 @@ def test_public_names_resolve_and_unknown_ones_raise():
         ("_errors.py", {"torch", "skorch", "sklearn", "numpy"}),
         ("_options.py", {"torch", "skorch", "sklearn", "numpy"}),
         ("_explain.py", {"torch", "skorch"}),
+        ("_explanations.py", {"torch", "skorch", "sklearn"}),
         ("plotting.py", {"torch", "skorch"}),
         ("datasets/__init__.py", {"torch", "skorch"}),
         ("datasets/_surnames.py", {"torch", "skorch"}),
