@@ -14,7 +14,7 @@ out-of-memory error, or in the kernel's killer. So the library
 The limit is per batch, 2 GiB by default; the environment variable
 ``SKSEQATTN_MAX_BATCH_MEMORY`` sets another (bytes, or a number with ``KB``, ``MB``, ``GB``,
 ``KiB``, ``MiB`` or ``GiB``). The estimates are deliberately generous: measured peaks on a
-CPU were 0.4 to 0.9 times them (``benchmarks/bench_huge_inputs.py``).
+CPU were 0.35 to 0.9 times them (``benchmarks/bench_huge_inputs.py``).
 """
 
 from __future__ import annotations
