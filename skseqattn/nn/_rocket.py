@@ -1,0 +1,291 @@
+"""A MiniRocket-style linear branch for real-valued series, and a downsampling front-end.
+
+:class:`SeriesRocketLinear` is the series counterpart of the hashed n-gram term: fixed
+dilated convolution kernels (the 84 kernels of length 9 with weights -1 and 2 of Dempster
+et al., 2021), proportion-of-positive-values (PPV) pooling over each row's real steps,
+standardisation with training statistics and a linear map to class scores, all held in
+buffers. The biases, the standardisation and the linear map are fitted once, in closed form,
+by :meth:`SeriesRocketLinear.fit` (ridge regression with leave-one-out choice of the
+penalty, as MiniRocket's ``RidgeClassifierCV``), so the branch carries a strong prediction
+from the first epoch and the recurrent part learns what it adds.
+
+A PPV feature is a mean over steps of indicators, so the branch's score splits exactly into
+per-step shares (:meth:`SeriesRocketLinear.step_scores`).
+
+:func:`downsample` is the front-end for long series: masked mean pooling over windows of
+``stride`` steps, so the recurrent layer and attention work on at most a few hundred steps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["SeriesRocketLinear", "downsample", "upsample_weights", "stride_for"]
+
+KERNEL_LENGTH = 9
+_INDICES = torch.tensor(list(itertools.combinations(range(KERNEL_LENGTH), 3)))  # (84, 3)
+_GOLDEN = (math.sqrt(5) - 1) / 2
+RIDGE_ALPHAS = tuple(10.0**k for k in range(-3, 4))
+"""Penalties the closed-form ridge fit chooses from by leave-one-out error."""
+
+
+def stride_for(length: int, max_steps: int | None) -> int:
+    """Window of :func:`downsample` for training series of ``length`` steps: at most
+    ``max_steps`` steps reach the recurrent layer (1: no downsampling)."""
+    if not max_steps or length <= max_steps:
+        return 1
+    return int(math.ceil(length / max_steps))
+
+
+def downsample(inputs: torch.Tensor, lengths: torch.Tensor, stride: int):
+    """Masked mean over windows of ``stride`` steps: (inputs, lengths, mask) at the new scale.
+
+    ``inputs`` (batch, time, features) are left-aligned; window ``j`` averages the real steps
+    ``j * stride .. (j + 1) * stride - 1`` of its row, so a row of length ``L`` gives
+    ``ceil(L / stride)`` steps (1 for ``0 < L < stride``; 0 for an empty row).
+    """
+    batch, width, size = inputs.shape
+    lengths = lengths.to(torch.int64)
+    steps = torch.arange(width, device=inputs.device)
+    mask = steps.unsqueeze(0) < lengths.to(inputs.device).unsqueeze(1)  # (batch, time)
+    out_width = max(1, -(-width // stride))
+    pad = out_width * stride - width
+    x = inputs.masked_fill(~mask.unsqueeze(2), 0.0)
+    x = nn.functional.pad(x, (0, 0, 0, pad)).view(batch, out_width, stride, size)
+    m = nn.functional.pad(mask, (0, pad)).view(batch, out_width, stride).to(x.dtype)
+    count = m.sum(dim=2, keepdim=True)  # (batch, out_width, 1)
+    pooled = x.sum(dim=2) / count.clamp(min=1)  # (batch, out_width, features)
+    new_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
+    new_mask = count[..., 0] > 0
+    return pooled, new_lengths, new_mask
+
+
+def upsample_weights(weights: torch.Tensor, lengths: torch.Tensor, stride: int, width: int):
+    """Per-step weights (batch, time / stride, heads) spread back over the input's steps.
+
+    Each window's weight is shared evenly by the real steps it averaged, so a row's weights
+    still sum to what they summed to, and padding gets exactly zero.
+    """
+    if stride == 1:
+        return weights[:, :width]
+    lengths = lengths.to(weights.device, torch.int64)
+    steps = torch.arange(width, device=weights.device)
+    window = torch.div(steps, stride, rounding_mode="floor")  # (time,)
+    start = window * stride
+    real = steps.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, time)
+    count = (lengths.unsqueeze(1) - start.unsqueeze(0)).clamp(min=1, max=stride)
+    spread = weights[:, window] / count.unsqueeze(2).to(weights.dtype)
+    return spread * real.unsqueeze(2).to(weights.dtype)
+
+
+def _dilations(length: int, per_kernel: int):
+    """Exponentially spaced dilations up to ``(length - 1) / 8`` and features of each."""
+    max_exponent = math.log2(max((length - 1) / (KERNEL_LENGTH - 1), 1.0))
+    n = min(per_kernel, 32)
+    raw = [int(2 ** (max_exponent * i / max(n - 1, 1))) for i in range(n)]
+    dilations = sorted(set(raw))
+    counts = [raw.count(d) for d in dilations]
+    total = sum(counts)
+    per = [max(1, (per_kernel * c) // total) for c in counts]
+    return dilations, per
+
+
+class SeriesRocketLinear(nn.Module):
+    """Class scores from MiniRocket features of each series (all state in buffers).
+
+    Parameters
+    ----------
+    n_features : int
+        Channels per step; kernel ``k`` of a dilation reads channel ``k mod n_features``
+        (for one channel, every kernel reads it).
+    n_classes : int
+    length : int
+        Length of the training series (the longest): sets the dilations, up to
+        ``(length - 1) / 8``.
+    n_outputs : int, default=10000
+        About how many features (kernels x dilations x biases).
+
+    Notes
+    -----
+    Half of the (kernel, dilation) pairs are padded with zeros (their output exists at every
+    real step), the other half are not (only steps whose whole receptive field lies inside
+    the row). PPV is the share of those steps where the convolution exceeds the bias; rows
+    too short for any step have PPV 0. Until :meth:`fit` runs, the branch outputs zeros.
+    """
+
+    def __init__(self, n_features: int, n_classes: int, length: int, n_outputs: int = 10000):
+        super().__init__()
+        self.n_features = int(n_features)
+        self.length = int(length)
+        self.dilations, self.per_dilation = _dilations(self.length, max(1, n_outputs // 84))
+        weights = torch.full((84, KERNEL_LENGTH), -1.0)
+        weights.scatter_(1, _INDICES, 2.0)
+        self.register_buffer("kernels", weights.unsqueeze(1))  # (84, 1, 9)
+        n = 84 * sum(self.per_dilation)
+        self.n_outputs = n
+        self.register_buffer("biases", torch.zeros(n))
+        self.register_buffer("mean", torch.zeros(n))
+        self.register_buffer("scale", torch.ones(n))
+        self.register_buffer("weight", torch.zeros(n_classes, n))
+        self.register_buffer("bias", torch.zeros(n_classes))
+
+    def _conv(self, x: torch.Tensor, mask: torch.Tensor, index: int, dilation: int):
+        """Convolution outputs (batch, 84, time) of one dilation and its step mask."""
+        batch, width, channels = x.shape
+        half = (KERNEL_LENGTH - 1) // 2 * dilation
+        xt = x.permute(0, 2, 1).reshape(batch * channels, 1, width)
+        out = nn.functional.conv1d(xt, self.kernels.to(x.dtype), padding=half, dilation=dilation)
+        out = out.view(batch, channels, 84, width)
+        pick = torch.arange(84, device=x.device) % channels
+        out = out[:, pick, torch.arange(84, device=x.device)]  # (batch, 84, time)
+        # half of the (dilation, kernel) pairs are padded, half see valid steps only
+        steps = torch.arange(width, device=x.device).unsqueeze(0)
+        lengths = mask.sum(dim=1, keepdim=True)
+        valid = (steps >= half) & (steps < lengths - half)  # (batch, time)
+        padded = ((torch.arange(84, device=x.device) + index) % 2 == 0).view(1, 84, 1)
+        step_mask = torch.where(padded, mask.unsqueeze(1), valid.unsqueeze(1))
+        return out, step_mask  # (batch, 84, time) each
+
+    def indicators(self, x: torch.Tensor, mask: torch.Tensor):
+        """Yield (feature slice, indicators (batch, n, time), step counts (batch, n))."""
+        x = x.masked_fill(~mask.unsqueeze(2), 0.0)
+        first = 0
+        for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
+            out, step_mask = self._conv(x, mask, i, d)
+            count = 84 * n_b
+            b = self.biases[first : first + count].view(1, 84, n_b, 1).to(x.dtype)
+            ind = (out.unsqueeze(2) > b) & step_mask.unsqueeze(2)
+            ind = ind.reshape(len(x), count, -1).to(x.dtype)  # (batch, count, time)
+            steps = step_mask.sum(dim=2).to(x.dtype)  # (batch, 84)
+            steps = steps.unsqueeze(2).expand(-1, -1, n_b).reshape(len(x), count)
+            yield slice(first, first + count), ind, steps
+            first += count
+
+    def features(self, x: torch.Tensor, mask: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+        """PPV features (batch, n_outputs) of left-aligned ``x`` (batch, time, features)."""
+        if len(x) > chunk:
+            parts = [
+                self.features(x[s : s + chunk], mask[s : s + chunk])
+                for s in range(0, len(x), chunk)
+            ]
+            return torch.cat(parts) if parts else x.new_zeros(0, self.n_outputs)
+        if torch.onnx.is_in_onnx_export():  # comparisons: ONNX has no searchsorted
+            parts = [ind.sum(dim=2) / n.clamp(min=1) for _, ind, n in self.indicators(x, mask)]
+            return torch.cat(parts, dim=1)
+        x = x.masked_fill(~mask.unsqueeze(2), 0.0)
+        parts, first = [], 0
+        for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
+            out, step_mask = self._conv(x, mask, i, d)
+            # count of steps above each bias: sort once, then binary search
+            ordered = out.masked_fill(~step_mask, float("-inf")).sort(dim=2).values
+            b = self.biases[first : first + 84 * n_b].view(1, 84, n_b).to(x.dtype)
+            b = b.expand(len(x), -1, -1).contiguous()
+            above = out.shape[2] - torch.searchsorted(ordered, b, right=True)
+            n = step_mask.sum(dim=2, keepdim=True).to(x.dtype)  # (batch, 84, 1)
+            parts.append((above.to(x.dtype) / n.clamp(min=1)).reshape(len(x), -1))
+            first += 84 * n_b
+        return torch.cat(parts, dim=1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Scores (batch, n_classes)."""
+        z = (self.features(x, mask) - self.mean) / self.scale
+        return z @ self.weight.t() + self.bias
+
+    def step_scores(self, x: torch.Tensor, mask: torch.Tensor):
+        """The scores of :meth:`forward` split exactly among the steps.
+
+        Returns (steps (batch, time, n_classes), baseline (batch, n_classes)): each step's
+        share is that of the indicators centred on it, ``weight / scale / count``.
+        """
+        coef = self.weight / self.scale  # (n_classes, n)
+        baseline = self.bias - (self.mean / self.scale) @ self.weight.t()
+        steps = x.new_zeros(x.shape[0], x.shape[1], self.weight.shape[0])
+        for part, ind, count in self.indicators(x, mask):
+            share = ind / count.clamp(min=1).unsqueeze(2)  # (batch, n, time)
+            steps = steps + torch.einsum("bnt,cn->btc", share, coef[:, part].to(x.dtype))
+        return steps, baseline.expand(x.shape[0], -1)
+
+    @torch.no_grad()
+    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=64):
+        """Fit biases, standardisation and the ridge map on training series; return alpha.
+
+        ``x`` (n, time, features) left-aligned and ``mask`` (n, time) are the training
+        rows, ``y`` (n,) their class indices. Biases are quantiles (low-discrepancy levels)
+        of one training row's convolution output per (dilation, kernel). The ridge map
+        regresses +-1 targets on the standardised features, with the penalty of
+        :data:`RIDGE_ALPHAS` of least leave-one-out error; its outputs are then scaled so
+        that the leave-one-out cross-entropy is least (logits, not just a ranking).
+        """
+        gen = torch.Generator().manual_seed(int(seed))
+        x = x.masked_fill(~mask.unsqueeze(2), 0.0)
+        n = len(x)
+        first = 0
+        q = 0
+        for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
+            row = int(torch.randint(n, (1,), generator=gen))
+            out, step_mask = self._conv(x[row : row + 1], mask[row : row + 1], i, d)
+            levels = torch.tensor(
+                [((q + j) * _GOLDEN) % 1.0 for j in range(84 * n_b)], dtype=out.dtype
+            ).view(84, n_b)
+            q += 84 * n_b
+            ordered = out[0].sort(dim=1).values  # (84, time): every step, as MiniRocket
+            index = (levels.to(out.device) * (ordered.shape[1] - 1)).round().long()
+            qs = torch.gather(ordered, 1, index)  # (84, n_b): one level per bias
+            self.biases[first : first + 84 * n_b] = qs.reshape(-1).to(self.biases.dtype)
+            first += 84 * n_b
+        feats = self.features(x, mask, chunk=chunk).double()
+        mean = feats.mean(dim=0)
+        scale = feats.std(dim=0, unbiased=False)
+        scale = torch.where(scale > 1e-8, scale, torch.ones_like(scale))
+        z = (feats - mean) / scale
+        targets = -torch.ones(n, n_classes, dtype=torch.float64)
+        targets[torch.arange(n), y.long()] = 1.0
+        coef, intercept, loo, alpha = _ridge_loo(z, targets)
+        temperature = _best_temperature(loo, y.long())
+        self.mean.copy_(mean.float())
+        self.scale.copy_(scale.float())
+        self.weight.copy_((coef.t() * temperature).float())
+        self.bias.copy_((intercept * temperature).float())
+        return alpha
+
+
+def _ridge_loo(z, targets):
+    """Ridge with intercept, penalty chosen by exact leave-one-out error (via the SVD)."""
+    n = len(z)
+    y_mean = targets.mean(dim=0)
+    yc = targets - y_mean
+    u, s, _ = torch.linalg.svd(z, full_matrices=False)  # z is centred already
+    uty = u.t() @ yc  # (k, n_classes)
+    best = None
+    for alpha in RIDGE_ALPHAS:
+        shrink = s**2 / (s**2 + alpha)  # (k,)
+        fitted = u @ (shrink.unsqueeze(1) * uty) + y_mean
+        hat = (u**2 @ shrink) + 1.0 / n  # leverage, intercept included
+        loo = targets - (targets - fitted) / (1 - hat).clamp(min=1e-6).unsqueeze(1)
+        error = float(((targets - loo) ** 2).mean())
+        if best is None or error < best[0] - 1e-12:
+            best = (error, alpha, loo)
+    _, alpha, loo = best
+    # coef = V diag(s / (s^2 + alpha)) U^T y, from the normal equations in feature space
+    coef = (
+        torch.linalg.lstsq(
+            z.t() @ z + alpha * torch.eye(z.shape[1], dtype=z.dtype), z.t() @ yc
+        ).solution
+        if z.shape[1] <= n
+        else z.t() @ torch.linalg.solve(z @ z.t() + alpha * torch.eye(n, dtype=z.dtype), yc)
+    )
+    return coef, y_mean, loo, alpha
+
+
+def _best_temperature(loo, y):
+    """The factor on the ridge outputs of least leave-one-out cross-entropy."""
+    best = (float("inf"), 1.0)
+    for t in (0.5, 1, 2, 3, 5, 8, 12, 20, 30, 50):
+        loss = float(nn.functional.cross_entropy(loo * t, y))
+        if loss < best[0]:
+            best = (loss, float(t))
+    return best[1]
