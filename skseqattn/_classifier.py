@@ -58,7 +58,11 @@ _TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
 
 # Fitted attributes read off the training data besides the input kind's own; fit records
 # them on reset, and warm starts, partial_fit and load carry them over.
-_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_")
+_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_", "series_length_")
+
+ROCKET_MAX_ROWS = 4096
+"""Most training series for which ``rocket_features='auto'`` turns the series branch on
+(its closed-form fit holds a float64 matrix of rows by features)."""
 _NEEDS_VALIDATION = ("early_stopping", "lr_schedule")
 
 
@@ -147,6 +151,17 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         depend on how a batch is padded. On the DNA task of ``benchmarks/bench_accuracy.py``
         it adds 0.02-0.03 accuracy; on surnames, domain names and series it changes
         accuracy by less than a seed's spread.
+    rocket_features : int or 'auto', default='auto'
+        For real-valued input: the series counterpart of the n-gram term, a linear branch
+        on about this many MiniRocket features (Dempster et al., 2021: 84 fixed dilated
+        kernels, biases from quantiles of the training series' convolutions,
+        proportion-of-positive-values pooling over each series' real steps), whose class
+        scores are added to the recurrent head's. ``fit`` fits it first, in closed form
+        (ridge regression, penalty chosen by leave-one-out error), then trains the
+        recurrent part on top of the branch's leave-one-out scores; the RNN then reads the
+        series averaged over windows, at most 64 steps. ``'auto'`` is 10,000 features for
+        real-valued input with at most 4,096 training series, else 0; 0 leaves the branch
+        (and the windows) out. ``series_length_`` records whether it is on.
     ngram_buckets : int or 'auto', default='auto'
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
         make more n-grams share a row. The table holds ``ngram_buckets * n_classes``
@@ -176,8 +191,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
         real-valued sequences; say so explicitly when the dtype is ambiguous (ids stored
         as floats, say).
-    max_epochs : int, default=30
-        Maximum number of passes over the training data.
+    max_epochs : int or 'auto', default='auto'
+        Maximum number of epochs. An int epoch is one pass over the training data.
+        ``'auto'`` is 30 epochs of at least 300 optimizer steps in all: a training set of
+        fewer than 10 batches (577 rows at batch size 64) is passed over several times per
+        epoch (50 rows: 13 passes, 11 batches), larger ones once, as with 30. Early
+        stopping, its patience and the learning-rate schedule count these epochs.
     batch_size : int, default=64
         Sequences per training batch.
     lr : float, default=3e-3
@@ -284,6 +303,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     position_encoding_ : bool
         Whether the module adds position features: `position_encoding`, or what its
         ``'auto'`` chose from the training lengths (True when all were equal).
+    series_length_ : int
+        With the series branch of `rocket_features` on: the longest training series, which
+        set the branch's dilations and the RNN's window; 0 without the branch.
     feature_mean_, feature_scale_ : ndarray of shape (n_step_features,)
         Standardisation of real-valued input, computed over real (non-padded) steps.
     module_ : SequenceClassifierModule
@@ -341,10 +363,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "ngram_order": [Interval(Integral, 0, None, closed="left")],
         "position_encoding": ["boolean", StrOptions({"auto"})],
         "conv_kernel": [Interval(Integral, 0, None, closed="left")],
+        "rocket_features": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(_OPTIMIZER_NAMES), type],
@@ -382,10 +405,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         ngram_order=4,
         position_encoding="auto",
         conv_kernel=5,
+        rocket_features="auto",
         ngram_buckets="auto",
         unknown_id=None,
         input_type="auto",
-        max_epochs=30,
+        max_epochs="auto",
         batch_size=64,
         lr=3e-3,
         optimizer="adam",
@@ -419,6 +443,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.ngram_order = ngram_order
         self.position_encoding = position_encoding
         self.conv_kernel = conv_kernel
+        self.rocket_features = rocket_features
         self.ngram_buckets = ngram_buckets
         self.unknown_id = unknown_id
         self.input_type = input_type
@@ -498,6 +523,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             meta["n_features_in_"] = seqs.values.shape[1]
         if reset:
             meta["position_encoding_"] = _positions_for(self.position_encoding, seqs.lengths)
+            branch = kind_class is FeatureInput and self.rocket_features != 0
+            if self.rocket_features == "auto":
+                branch = branch and len(seqs) <= ROCKET_MAX_ROWS
+            meta["series_length_"] = int(seqs.lengths.max()) if branch and len(seqs) else 0
         if not reset:
             kind.check_fitted(seqs, name)
         return seqs, kind, meta
@@ -597,14 +626,19 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(pool[valid]), None
 
     # ------------------------------------------------------------------ building the net
-    def _new_net(self, kind, n_classes, *, positions, device, valid_ds, rng, logit_offset):
+    def _new_net(
+        self, kind, n_classes, *, positions, device, valid_ds, rng, logit_offset, series_length=0
+    ):
         """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike.
 
-        ``positions`` is the resolved ``position_encoding`` (``position_encoding_``).
+        ``positions`` is the resolved ``position_encoding`` (``position_encoding_``),
+        ``series_length`` the ``series_length_`` of the series branch (0: none).
         """
         from ._net import build_module, build_net
 
-        module = build_module(self, kind, n_classes, positions=positions)
+        module = build_module(
+            self, kind, n_classes, positions=positions, series_length=series_length
+        )
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
@@ -710,7 +744,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
 
         from ._batches import SequenceDataset
-        from ._net import seeded, validation_split
+        from ._net import epochs_for, fit_series_branch, passes_for, seeded, validation_split
 
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
@@ -723,12 +757,13 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             valid_ds = SequenceDataset(seqs.subset(valid_idx), y_enc[valid_idx], w_valid)
 
         first_epoch = len(self.net_.history) if continuing else 0
+        passes = passes_for(self.max_epochs, len(train_ds), self.batch_size)
         with seeded(seed, device):
             if continuing:
                 net = copy.deepcopy(self.net_)
                 # Plain attributes, not set_params: on an initialized net, set_params would
                 # re-initialise the module we want to continue from.
-                net.max_epochs = self.max_epochs
+                net.max_epochs = epochs_for(self.max_epochs)
                 net.train_split = validation_split(valid_ds)
                 net.iterator_train__random_state = rng
                 net.batch_size = self.batch_size
@@ -738,7 +773,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 kept = net.callbacks_
                 if valid_ds is None:  # no validation this time: what needs it sits out
                     net.callbacks_ = [c for c in kept if c[0] not in _NEEDS_VALIDATION]
-                net.partial_fit(train_ds, None)
+                net.partial_fit(train_ds.repeated(passes), None)
                 net.callbacks_ = kept
             else:
                 offset = self._logit_offset(y_enc[train_idx], w_train, len(classes))
@@ -746,12 +781,15 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     kind,
                     len(classes),
                     positions=meta["position_encoding_"],
+                    series_length=meta["series_length_"],
                     device=device,
                     valid_ds=valid_ds,
                     rng=rng,
                     logit_offset=offset,
                 )
-                net.fit(train_ds, None)
+                # the series branch first, in closed form; the recurrent part on top of it
+                fit_series_branch(net.module, train_ds, valid_ds, seed=seed, device=device)
+                net.fit(train_ds.repeated(passes), None)
 
         if no_valid is not None and len(net.history) > first_epoch:
             net.history[first_epoch]["validation"] = no_valid
@@ -861,6 +899,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             classes_arr = self.classes_
         device = resolve_device(self.device, who=name) if first else self.device_
         seqs, kind, meta = self._validate_X(X, reset=first)
+        if first:  # the series branch is fitted in closed form on a whole training set
+            meta["series_length_"] = 0
         y_arr = self._check_y(y, len(seqs))
         y_enc = np.searchsorted(classes_arr, y_arr)
         unknown = (y_enc >= len(classes_arr)) | (
@@ -970,13 +1010,18 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         kind = kind_named(fitted.get("input_type_")).from_fitted(fitted)
         # Saved before 'auto' existed: the parameter was a bool and said it.
         positions = bool(fitted.get("position_encoding_", self.position_encoding is True))
-        fitted = {**fitted, "position_encoding_": positions}
+        series_length = int(fitted.get("series_length_", 0))  # saved before it: no branch
+        fitted = {**fitted, "position_encoding_": positions, "series_length_": series_length}
         if self.attention == "dot" and not callable(state_dict) and "pool.query" in state_dict:
             self.attention = "scaled_dot"  # saved when 'dot' meant the learned query
         if callable(state_dict):
             from ._net import module_shapes
 
-            state_dict = state_dict(module_shapes(self, kind, len(classes), positions=positions))
+            state_dict = state_dict(
+                module_shapes(
+                    self, kind, len(classes), positions=positions, series_length=series_length
+                )
+            )
         # Mirror the callbacks of the original net (early stopping and the schedule exist
         # when validation data did), so that warm_start training continues alike. The
         # placeholder validation set is never read: fit passes its own.
@@ -987,6 +1032,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             kind,
             len(classes),
             positions=positions,
+            series_length=series_length,
             device=device,
             valid_ds=placeholder,
             rng=np.random.RandomState(0),
@@ -1111,7 +1157,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("distributed", False)  # parameters added since: their defaults
         state.setdefault("position_encoding", False)
         state.setdefault("conv_kernel", 0)
+        state.setdefault("rocket_features", 0)
         module = getattr(state.get("net_"), "module_", None)
+        if module is not None and not hasattr(module, "rocket"):
+            module.rocket, module.stride = None, 1  # pickled before the series branch
+            state.setdefault("series_length_", 0)
         if module is not None and not hasattr(module, "position"):
             module.position = None  # pickled before position_encoding: no positions
         if module is not None and not hasattr(module, "conv"):

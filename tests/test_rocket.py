@@ -68,3 +68,137 @@ def test_downsample_lengths_and_weights_map_back(length):
 def test_stride_for_bounds_the_steps():
     assert stride_for(100, 128) == 1 and stride_for(1460, 128) == 12
     assert stride_for(1460, None) == 1
+
+
+# ----------------------------------------------------------------- the estimator's branch
+from skseqattn import BiLSTMAttentionClassifier  # noqa: E402
+from skseqattn._net import MIN_STEPS, passes_for  # noqa: E402
+
+
+def _series(n=40, length=30, seed=0):
+    X, y = _task(n=n, length=length, seed=seed)
+    return X[:, :, 0].numpy(), np.where(y.numpy() == 1, "b", "a")
+
+
+def _tiny(**params):
+    base = dict(hidden_size=8, max_epochs=2, rocket_features=500, random_state=0)
+    return BiLSTMAttentionClassifier(**{**base, **params})
+
+
+@pytest.fixture(scope="module")
+def series_clf():
+    X, y = _series()
+    return _tiny().fit(X, y), X, y
+
+
+def test_rocket_branch_is_on_for_series_and_carries_the_prediction(series_clf):
+    clf, X, y = series_clf
+    assert clf.series_length_ == 30 and clf.module_.rocket is not None
+    assert clf.module_.contribution_parts == ("recurrent", "rocket")
+    Xt, yt = _series(seed=1)
+    assert (clf.predict(Xt) == yt).mean() > 0.9  # two epochs of the RNN alone do not
+
+
+def test_rocket_branch_is_off_for_tokens_and_with_zero():
+    rng = np.random.RandomState(0)
+    ids = rng.randint(2, 6, size=(60, 8))
+    y = (ids[:, 0] == 2).astype(int)
+    clf = _tiny().fit(ids, y)
+    assert clf.series_length_ == 0 and clf.module_.rocket is None
+    X, y = _series()
+    off = _tiny(rocket_features=0).fit(X, y)
+    assert off.series_length_ == 0 and off.module_.rocket is None and off.module_.stride == 1
+
+
+def test_rocket_fit_is_deterministic(series_clf):
+    clf, X, y = series_clf
+    again = _tiny().fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
+
+
+def test_rocket_predictions_ignore_nan_padding_and_list_form(series_clf):
+    clf, X, _ = series_clf
+    rows = [X[0, :30], X[1, :20], X[2, :7], X[3, :1]]
+    padded = np.full((4, 35), np.nan, dtype=np.float32)
+    for i, r in enumerate(rows):
+        padded[i, : len(r)] = r
+    from_list = clf.predict_proba(rows)
+    np.testing.assert_allclose(clf.predict_proba(padded[:, :, None]), from_list, atol=1e-5)
+    one = np.stack([clf.predict_proba(r[None, :, None])[0] for r in rows])
+    np.testing.assert_allclose(one, from_list, atol=1e-5)
+
+
+def test_rocket_contributions_add_up_to_the_score(series_clf):
+    clf, X, _ = series_clf
+    rows = [X[0], X[1, :12], X[2, :3]]
+    _, _, _, found = clf._predict_with_contributions(rows)
+    assert found["parts"] == ("recurrent", "rocket")
+    offsets = np.cumsum([0] + [len(r) for r in rows])
+    for i in range(len(rows)):
+        steps = found["steps"][offsets[i] : offsets[i + 1]]
+        total = found["baselines"][i].sum() + steps.sum()
+        assert total == pytest.approx(found["score"][i], abs=1e-3)
+        assert np.abs(steps[:, 1]).max() > 0  # the branch's exact shares are there
+    scores = clf.decision_function(rows)
+    signed = np.where(clf.predict(rows) == clf.classes_[1], scores, -scores)
+    np.testing.assert_allclose(found["score"], signed, atol=1e-4)
+
+
+def test_rocket_branch_survives_save_and_load(series_clf, tmp_path):
+    from skseqattn.persistence import load, save
+
+    clf, X, _ = series_clf
+    path = save(clf, tmp_path / "series.skseqattn")
+    back = load(path)
+    assert back.series_length_ == 30
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_rocket_branch_exports_to_onnx(series_clf, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from skseqattn.onnx import export_onnx
+
+    clf, X, _ = series_clf
+    path = export_onnx(clf, tmp_path / "series.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    padded = np.full((3, 34, 1), np.nan, dtype=np.float32)
+    padded[0, :30, 0] = X[0]
+    padded[1, 4:20, 0] = X[1, :16]  # padding before and after
+    padded[2, :5, 0] = X[2, :5]
+    _, proba = session.run(None, {"features": padded})
+    expected = clf.predict_proba([X[0], X[1, :16], X[2, :5]])
+    np.testing.assert_allclose(proba, expected, atol=1e-4)
+
+
+def test_front_end_maps_attention_to_input_steps():
+    X, y = _series(n=30, length=300)
+    clf = _tiny(max_epochs=1).fit(X, y)
+    assert clf.module_.stride == 5  # 300 steps read as 60 windows
+    rows = [X[0], X[1, :200], X[2, :2], X[3, :1]]
+    weights = clf.attention_weights(rows)
+    assert weights.shape == (4, 300)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    assert np.abs(weights[1, 200:]).max() == 0 and np.abs(weights[2, 2:]).max() == 0
+    assert weights[3, 0] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------- the budget
+def test_budget_passes_reach_the_fewest_steps_and_leave_big_sets_alone():
+    for n in (1, 36, 50, 100, 200, 576):
+        passes = passes_for("auto", n, 64)
+        assert 30 * -(-passes * n // 64) >= MIN_STEPS  # 30 epochs of ceil(rows / 64) steps
+    assert passes_for("auto", 50, 64) == 13  # 650 rows an epoch: 11 batches, 330 steps
+    assert passes_for("auto", 577, 64) == 1 and passes_for("auto", 20_000, 64) == 1
+    assert passes_for(30, 50, 64) == 1  # an int max_epochs is epochs of one pass
+
+
+def test_budget_auto_trains_a_tiny_set_for_the_fewest_steps():
+    rng = np.random.RandomState(0)
+    ids = rng.randint(2, 6, size=(40, 6))
+    y = (ids[:, 0] == 2).astype(int)
+    clf = BiLSTMAttentionClassifier(hidden_size=8, embedding_dim=8, random_state=0)
+    clf.fit(ids, y)
+    steps = sum(len(epoch["batches"]) for epoch in clf.history_)
+    assert clf.n_epochs_ == 30 and steps >= MIN_STEPS
+    assert (clf.predict(ids) == y).mean() == 1.0

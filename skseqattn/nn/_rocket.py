@@ -27,7 +27,11 @@ from torch import nn
 __all__ = ["SeriesRocketLinear", "downsample", "upsample_weights", "stride_for"]
 
 KERNEL_LENGTH = 9
-_INDICES = torch.tensor(list(itertools.combinations(range(KERNEL_LENGTH), 3)))  # (84, 3)
+_KERNELS = [
+    [2.0 if j in picked else -1.0 for j in range(KERNEL_LENGTH)]
+    for picked in itertools.combinations(range(KERNEL_LENGTH), 3)
+]  # the 84 kernels: weight 2 at three of the nine taps, -1 elsewhere
+N_KERNELS = len(_KERNELS)
 _GOLDEN = (math.sqrt(5) - 1) / 2
 RIDGE_ALPHAS = tuple(10.0**k for k in range(-3, 4))
 """Penalties the closed-form ridge fit chooses from by leave-one-out error."""
@@ -46,21 +50,21 @@ def downsample(inputs: torch.Tensor, lengths: torch.Tensor, stride: int):
 
     ``inputs`` (batch, time, features) are left-aligned; window ``j`` averages the real steps
     ``j * stride .. (j + 1) * stride - 1`` of its row, so a row of length ``L`` gives
-    ``ceil(L / stride)`` steps (1 for ``0 < L < stride``; 0 for an empty row).
+    ``ceil(L / stride)`` steps (1 for ``0 < L < stride``; 0 for an empty row). Two average
+    poolings (of the masked values and of the mask) share their divisor, so their ratio is
+    the mean over real steps; no shape is computed in Python, so the function exports.
     """
-    batch, width, size = inputs.shape
     lengths = lengths.to(torch.int64)
-    steps = torch.arange(width, device=inputs.device)
+    steps = torch.arange(inputs.shape[1], device=inputs.device)
     mask = steps.unsqueeze(0) < lengths.to(inputs.device).unsqueeze(1)  # (batch, time)
-    out_width = max(1, -(-width // stride))
-    pad = out_width * stride - width
-    x = inputs.masked_fill(~mask.unsqueeze(2), 0.0)
-    x = nn.functional.pad(x, (0, 0, 0, pad)).view(batch, out_width, stride, size)
-    m = nn.functional.pad(mask, (0, pad)).view(batch, out_width, stride).to(x.dtype)
-    count = m.sum(dim=2, keepdim=True)  # (batch, out_width, 1)
-    pooled = x.sum(dim=2) / count.clamp(min=1)  # (batch, out_width, features)
+    m = mask.unsqueeze(1).to(inputs.dtype)  # (batch, 1, time)
+    x = inputs.masked_fill(~mask.unsqueeze(2), 0.0).transpose(1, 2)  # (batch, features, time)
+    total = nn.functional.avg_pool1d(x, stride, stride, ceil_mode=True)
+    count = nn.functional.avg_pool1d(m, stride, stride, ceil_mode=True)  # (batch, 1, out)
+    pooled = (total / count.clamp(min=1e-12)).transpose(1, 2)  # (batch, out, features)
+    new_mask = count[:, 0] > 0
+    pooled = pooled.masked_fill(~new_mask.unsqueeze(2), 0.0)
     new_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
-    new_mask = count[..., 0] > 0
     return pooled, new_lengths, new_mask
 
 
@@ -121,11 +125,14 @@ class SeriesRocketLinear(nn.Module):
         super().__init__()
         self.n_features = int(n_features)
         self.length = int(length)
-        self.dilations, self.per_dilation = _dilations(self.length, max(1, n_outputs // 84))
-        weights = torch.full((84, KERNEL_LENGTH), -1.0)
-        weights.scatter_(1, _INDICES, 2.0)
-        self.register_buffer("kernels", weights.unsqueeze(1))  # (84, 1, 9)
-        n = 84 * sum(self.per_dilation)
+        self.dilations, self.per_dilation = _dilations(self.length, max(1, n_outputs // N_KERNELS))
+        # a constant, rebuilt with the module (also on the meta device, for module_shapes)
+        self.register_buffer("kernels", torch.tensor(_KERNELS).unsqueeze(1), persistent=False)
+        # kernel k reads channel k mod n_features: (84,)
+        self.register_buffer(
+            "channels", torch.arange(N_KERNELS) % max(self.n_features, 1), persistent=False
+        )
+        n = N_KERNELS * sum(self.per_dilation)
         self.n_outputs = n
         self.register_buffer("biases", torch.zeros(n))
         self.register_buffer("mean", torch.zeros(n))
@@ -135,19 +142,18 @@ class SeriesRocketLinear(nn.Module):
 
     def _conv(self, x: torch.Tensor, mask: torch.Tensor, index: int, dilation: int):
         """Convolution outputs (batch, 84, time) of one dilation and its step mask."""
-        batch, width, channels = x.shape
+        width = x.shape[1]
         half = (KERNEL_LENGTH - 1) // 2 * dilation
-        xt = x.permute(0, 2, 1).reshape(batch * channels, 1, width)
-        out = nn.functional.conv1d(xt, self.kernels.to(x.dtype), padding=half, dilation=dilation)
-        out = out.view(batch, channels, 84, width)
-        pick = torch.arange(84, device=x.device) % channels
-        out = out[:, pick, torch.arange(84, device=x.device)]  # (batch, 84, time)
+        picked = x.index_select(2, self.channels).transpose(1, 2)  # (batch, 84, time)
+        out = nn.functional.conv1d(
+            picked, self.kernels.to(x.dtype), padding=half, dilation=dilation, groups=N_KERNELS
+        )  # (batch, 84, time)
         # half of the (dilation, kernel) pairs are padded, half see valid steps only
         steps = torch.arange(width, device=x.device).unsqueeze(0)
         lengths = mask.sum(dim=1, keepdim=True)
         valid = (steps >= half) & (steps < lengths - half)  # (batch, time)
-        padded = ((torch.arange(84, device=x.device) + index) % 2 == 0).view(1, 84, 1)
-        step_mask = torch.where(padded, mask.unsqueeze(1), valid.unsqueeze(1))
+        padded = ((torch.arange(N_KERNELS, device=x.device) + index) % 2 == 0).view(1, N_KERNELS, 1)
+        step_mask = (padded & mask.unsqueeze(1)) | (~padded & valid.unsqueeze(1))  # no Where
         return out, step_mask  # (batch, 84, time) each
 
     def indicators(self, x: torch.Tensor, mask: torch.Tensor):
@@ -156,8 +162,8 @@ class SeriesRocketLinear(nn.Module):
         first = 0
         for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
             out, step_mask = self._conv(x, mask, i, d)
-            count = 84 * n_b
-            b = self.biases[first : first + count].view(1, 84, n_b, 1).to(x.dtype)
+            count = N_KERNELS * n_b
+            b = self.biases[first : first + count].view(1, N_KERNELS, n_b, 1).to(x.dtype)
             ind = (out.unsqueeze(2) > b) & step_mask.unsqueeze(2)
             ind = ind.reshape(len(x), count, -1).to(x.dtype)  # (batch, count, time)
             steps = step_mask.sum(dim=2).to(x.dtype)  # (batch, 84)
@@ -165,29 +171,28 @@ class SeriesRocketLinear(nn.Module):
             yield slice(first, first + count), ind, steps
             first += count
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-        """PPV features (batch, n_outputs) of left-aligned ``x`` (batch, time, features)."""
+    def features(self, x: torch.Tensor, mask: torch.Tensor, chunk: int = 16) -> torch.Tensor:
+        """PPV features (batch, n_outputs) of left-aligned ``x`` (batch, time, features).
+
+        Rows are taken ``chunk`` at a time: each (kernel, dilation) output is compared with
+        all of its biases at once, a (chunk, 84, biases, time) tensor of booleans.
+        """
         if len(x) > chunk:
             parts = [
                 self.features(x[s : s + chunk], mask[s : s + chunk])
                 for s in range(0, len(x), chunk)
             ]
-            return torch.cat(parts) if parts else x.new_zeros(0, self.n_outputs)
-        if torch.onnx.is_in_onnx_export():  # comparisons: ONNX has no searchsorted
-            parts = [ind.sum(dim=2) / n.clamp(min=1) for _, ind, n in self.indicators(x, mask)]
-            return torch.cat(parts, dim=1)
+            return torch.cat(parts)
         x = x.masked_fill(~mask.unsqueeze(2), 0.0)
         parts, first = [], 0
         for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
-            out, step_mask = self._conv(x, mask, i, d)
-            # count of steps above each bias: sort once, then binary search
-            ordered = out.masked_fill(~step_mask, float("-inf")).sort(dim=2).values
-            b = self.biases[first : first + 84 * n_b].view(1, 84, n_b).to(x.dtype)
-            b = b.expand(len(x), -1, -1).contiguous()
-            above = out.shape[2] - torch.searchsorted(ordered, b, right=True)
-            n = step_mask.sum(dim=2, keepdim=True).to(x.dtype)  # (batch, 84, 1)
-            parts.append((above.to(x.dtype) / n.clamp(min=1)).reshape(len(x), -1))
-            first += 84 * n_b
+            out, step_mask = self._conv(x, mask, i, d)  # (batch, 84, time) each
+            b = self.biases[first : first + N_KERNELS * n_b].view(1, N_KERNELS, n_b, 1)
+            above = torch.gt(out.unsqueeze(2), b.to(x.dtype))
+            above = above.logical_and(step_mask.unsqueeze(2)).sum(dim=3)  # (batch, 84, n_b)
+            n = step_mask.sum(dim=2, keepdim=True).clamp(min=1).to(x.dtype)  # (batch, 84, 1)
+            parts.append((above.to(x.dtype) / n).flatten(1))
+            first += N_KERNELS * n_b
         return torch.cat(parts, dim=1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -210,8 +215,11 @@ class SeriesRocketLinear(nn.Module):
         return steps, baseline.expand(x.shape[0], -1)
 
     @torch.no_grad()
-    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=64):
-        """Fit biases, standardisation and the ridge map on training series; return alpha.
+    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=16):
+        """Fit biases, standardisation and the ridge map on training series.
+
+        Returns the chosen penalty and the leave-one-out scores (n, n_classes) of the
+        training rows: what the branch would give each of them had it not seen it.
 
         ``x`` (n, time, features) left-aligned and ``mask`` (n, time) are the training
         rows, ``y`` (n,) their class indices. Biases are quantiles (low-discrepancy levels)
@@ -219,6 +227,7 @@ class SeriesRocketLinear(nn.Module):
         regresses +-1 targets on the standardised features, with the penalty of
         :data:`RIDGE_ALPHAS` of least leave-one-out error; its outputs are then scaled so
         that the leave-one-out cross-entropy is least (logits, not just a ranking).
+        ``n_classes`` is that of the module (the rows of :attr:`weight`).
         """
         gen = torch.Generator().manual_seed(int(seed))
         x = x.masked_fill(~mask.unsqueeze(2), 0.0)
@@ -227,30 +236,31 @@ class SeriesRocketLinear(nn.Module):
         q = 0
         for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
             row = int(torch.randint(n, (1,), generator=gen))
-            out, step_mask = self._conv(x[row : row + 1], mask[row : row + 1], i, d)
+            out, _ = self._conv(x[row : row + 1], mask[row : row + 1], i, d)
+            out = out[:, :, : max(int(mask[row].sum()), 1)]  # the row's real steps
             levels = torch.tensor(
-                [((q + j) * _GOLDEN) % 1.0 for j in range(84 * n_b)], dtype=out.dtype
-            ).view(84, n_b)
-            q += 84 * n_b
+                [((q + j) * _GOLDEN) % 1.0 for j in range(N_KERNELS * n_b)], dtype=out.dtype
+            ).view(N_KERNELS, n_b)
+            q += N_KERNELS * n_b
             ordered = out[0].sort(dim=1).values  # (84, time): every step, as MiniRocket
             index = (levels.to(out.device) * (ordered.shape[1] - 1)).round().long()
             qs = torch.gather(ordered, 1, index)  # (84, n_b): one level per bias
-            self.biases[first : first + 84 * n_b] = qs.reshape(-1).to(self.biases.dtype)
-            first += 84 * n_b
+            self.biases[first : first + N_KERNELS * n_b] = qs.reshape(-1).to(self.biases.dtype)
+            first += N_KERNELS * n_b
         feats = self.features(x, mask, chunk=chunk).double()
         mean = feats.mean(dim=0)
         scale = feats.std(dim=0, unbiased=False)
         scale = torch.where(scale > 1e-8, scale, torch.ones_like(scale))
         z = (feats - mean) / scale
-        targets = -torch.ones(n, n_classes, dtype=torch.float64)
-        targets[torch.arange(n), y.long()] = 1.0
+        targets = -torch.ones(n, n_classes, dtype=torch.float64, device=z.device)
+        targets[torch.arange(n, device=z.device), y.long().to(z.device)] = 1.0
         coef, intercept, loo, alpha = _ridge_loo(z, targets)
-        temperature = _best_temperature(loo, y.long())
+        temperature = _best_temperature(loo, y.long().to(z.device))
         self.mean.copy_(mean.float())
         self.scale.copy_(scale.float())
         self.weight.copy_((coef.t() * temperature).float())
         self.bias.copy_((intercept * temperature).float())
-        return alpha
+        return alpha, (loo * temperature).float()
 
 
 def _ridge_loo(z, targets):
@@ -273,10 +283,11 @@ def _ridge_loo(z, targets):
     # coef = V diag(s / (s^2 + alpha)) U^T y, from the normal equations in feature space
     coef = (
         torch.linalg.lstsq(
-            z.t() @ z + alpha * torch.eye(z.shape[1], dtype=z.dtype), z.t() @ yc
+            z.t() @ z + alpha * torch.eye(z.shape[1], dtype=z.dtype, device=z.device), z.t() @ yc
         ).solution
         if z.shape[1] <= n
-        else z.t() @ torch.linalg.solve(z @ z.t() + alpha * torch.eye(n, dtype=z.dtype), yc)
+        else z.t()
+        @ torch.linalg.solve(z @ z.t() + alpha * torch.eye(n, dtype=z.dtype, device=z.device), yc)
     )
     return coef, y_mean, loo, alpha
 
