@@ -158,7 +158,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         proportion-of-positive-values pooling over each series' real steps), whose class
         scores are added to the recurrent head's. ``fit`` fits it first, in closed form
         (ridge regression, penalty chosen by leave-one-out error), then trains the
-        recurrent part on top of the branch's leave-one-out scores; the RNN then reads the
+        recurrent part on top of the branch's leave-one-out scores, and keeps it only where
+        the validation split says it helps (a lower validation loss than the branch's
+        alone). Without a validation split (fewer than 500 training series at
+        ``validation_fraction=0.1``) the branch predicts alone and the RNN is not trained
+        (``n_epochs_`` is 0; a ``warm_start`` fit trains it on top). The RNN reads the
         series averaged over windows, at most 64 steps. ``'auto'`` is 10,000 features for
         real-valued input with at most 4,096 training series, else 0; 0 leaves the branch
         (and the windows) out. ``series_length_`` records whether it is on.
@@ -744,7 +748,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
 
         from ._batches import SequenceDataset
-        from ._net import epochs_for, fit_series_branch, passes_for, seeded, validation_split
+        from ._net import (
+            epochs_for,
+            fit_series_branch,
+            keep_recurrent_if_it_helps,
+            passes_for,
+            seeded,
+            validation_split,
+        )
 
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
@@ -788,8 +799,13 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     logit_offset=offset,
                 )
                 # the series branch first, in closed form; the recurrent part on top of it
+                # where a validation split can tell whether it helps
                 fit_series_branch(net.module, train_ds, valid_ds, seed=seed, device=device)
-                net.fit(train_ds.repeated(passes), None)
+                if net.module.rocket is not None and valid_ds is None:
+                    net.initialize()  # the branch alone: nothing to say the RNN would help
+                else:
+                    net.fit(train_ds.repeated(passes), None)
+                    keep_recurrent_if_it_helps(net, valid_ds)
 
         if no_valid is not None and len(net.history) > first_epoch:
             net.history[first_epoch]["validation"] = no_valid

@@ -41,6 +41,7 @@ __all__ = [
     "cpu_bfloat16_unsupported",
     "epochs_for",
     "fit_series_branch",
+    "keep_recurrent_if_it_helps",
     "passes_for",
     "ngram_buckets_for",
     "seeded",
@@ -474,6 +475,40 @@ def fit_series_branch(module, train_ds, valid_ds, *, seed, device):
         with torch.no_grad():
             valid_ds.branch_logits = rocket(xv, mv).cpu().numpy().astype(np.float32)
     return alpha
+
+
+def keep_recurrent_if_it_helps(net, valid_ds) -> bool | None:
+    """After training on top of the series branch: keep the recurrent part, or drop it.
+
+    On the validation rows, the cross-entropy of the module's logits is compared with that
+    of the branch's scores alone; where the branch alone does as well, the head is set to
+    zero and the branch's factor to 1, so that the module predicts what the branch does.
+    The verdict is recorded in the last epoch of the history as ``recurrent_kept``.
+    Returns it (None without a branch or validation rows).
+    """
+    module = net.module_
+    if getattr(module, "rocket", None) is None or valid_ds is None or not len(valid_ds):
+        return None
+    was_training = module.training
+    module.eval()
+    rows = np.arange(len(valid_ds))
+    X, lengths = valid_ds.sequences.pad(rows)
+    y = torch.from_numpy(valid_ds.y)
+    branch = torch.from_numpy(valid_ds.branch_logits).double()
+    with torch.no_grad():
+        X = torch.from_numpy(X).to(net.device)
+        logits = module(X, torch.from_numpy(lengths), branch.to(net.device, torch.float32))
+        both = float(torch.nn.functional.cross_entropy(logits.double().cpu(), y))
+        alone = float(torch.nn.functional.cross_entropy(branch, y))
+        kept = both < alone
+        if not kept:
+            module.head.weight.zero_()
+            module.head.bias.zero_()
+            module.branch_scale.fill_(1.0)
+    module.train(was_training)
+    if len(net.history):
+        net.history.record("recurrent_kept", kept)
+    return kept
 
 
 def module_shapes(est, kind, n_classes, *, positions, series_length=0):

@@ -202,3 +202,39 @@ def test_budget_auto_trains_a_tiny_set_for_the_fewest_steps():
     steps = sum(len(epoch["batches"]) for epoch in clf.history_)
     assert clf.n_epochs_ == 30 and steps >= MIN_STEPS
     assert (clf.predict(ids) == y).mean() == 1.0
+
+
+def test_rocket_export_convolution_is_the_same_exact_sums():
+    from skseqattn.nn._rocket import _dilated_taps
+
+    x = torch.randn(3, 50, 2)
+    r = SeriesRocketLinear(2, 2, 50, n_outputs=500)
+    mask = torch.ones(3, 50, dtype=torch.bool)
+    for i, d in enumerate(r.dilations):
+        out, _ = r._conv(x, mask, i, d)
+        picked = x.double().index_select(2, r.channels).transpose(1, 2)
+        half = 4 * d
+        assert torch.equal(out, _dilated_taps(picked, r.kernels.double(), half, d))
+
+
+def test_rocket_features_do_not_depend_on_the_batch():
+    X, y = _task(n=30)
+    mask = torch.ones(X.shape[:2], dtype=torch.bool)
+    r = SeriesRocketLinear(1, 2, X.shape[1], n_outputs=1000)
+    r.fit(X, mask, y, 2)
+    with torch.no_grad():
+        whole = r(X, mask)
+        one = torch.cat([r(X[i : i + 1], mask[i : i + 1]) for i in range(len(X))])
+    assert torch.equal(whole, one)
+
+
+def test_recurrent_part_is_trained_and_judged_only_with_validation():
+    X, y = _series(n=40)
+    alone = _tiny().fit(X, y)  # 40 rows: no validation split, the branch predicts alone
+    assert alone.n_epochs_ == 0
+    assert float(alone.module_.head.weight.abs().sum()) == 0.0
+    X, y = _series(n=120)
+    clf = _tiny(validation_fraction=0.5).fit(X, y)  # 60 validation rows
+    kept = clf.history_[-1, "recurrent_kept"]
+    assert clf.n_epochs_ == 2 and kept in (True, False)
+    assert (float(clf.module_.head.weight.abs().sum()) > 0) == kept

@@ -140,6 +140,7 @@ class ExportableSequenceModule(nn.Module):
         self.position = copy.deepcopy(getattr(module, "position", None))
         self.conv = copy.deepcopy(getattr(module, "conv", None))
         self.rocket = copy.deepcopy(getattr(module, "rocket", None))
+        self.branch_scale = copy.deepcopy(getattr(module, "branch_scale", None))
         self.stride = int(getattr(module, "stride", 1))
         self.eval()
 
@@ -233,5 +234,5 @@ class ExportableSequenceModule(nn.Module):
         if self.ngrams is not None:
             logits = logits + self.ngrams(aligned, lengths)
         if self.rocket is not None:
-            logits = logits + self.rocket(*aligned)
+            logits = logits + self.branch_scale * self.rocket(*aligned)
         return logits, torch.softmax(logits, dim=1)

@@ -260,6 +260,9 @@ class SequenceClassifierModule(nn.Module):
             self.rocket = SeriesRocketLinear(
                 n_features, n_classes, int(series_length), n_outputs=int(rocket_features)
             )
+            # a learned factor on the branch's scores (started at 1): where the branch's
+            # leave-one-out scores mislead, training turns it down
+            self.branch_scale = nn.Parameter(torch.ones(1))
             # the recurrent part starts at zero: the logits are the branch's until it learns
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -345,7 +348,7 @@ class SequenceClassifierModule(nn.Module):
         if getattr(self, "rocket", None) is not None:
             if branch_logits is None:
                 branch_logits = self.rocket(X.to(logits.dtype), self._step_mask(X, lengths))
-            logits = logits + branch_logits.to(logits.dtype)
+            logits = logits + self.branch_scale.to(logits.dtype) * branch_logits.to(logits.dtype)
         if weights is not None:
             weights = self._input_steps(weights, lengths, X.shape[1])
         return logits, weights
@@ -441,8 +444,9 @@ class SequenceClassifierModule(nn.Module):
             if getattr(self, "rocket", None) is not None:
                 x = X.to(logits.dtype)
                 rocket_steps, rocket_base = self.rocket.step_scores(x, self._step_mask(X, lengths))
-                steps[:, :, -1] = (rocket_steps * signs.unsqueeze(1)).sum(dim=-1)
-                baselines[:, -1] = (rocket_base * signs).sum(dim=-1)
+                scale = self.branch_scale.to(logits.dtype)
+                steps[:, :, -1] = (rocket_steps * signs.unsqueeze(1)).sum(dim=-1) * scale
+                baselines[:, -1] = (rocket_base * signs).sum(dim=-1) * scale
         nodes = 0
         if width == 0:  # only empty rows: the recurrent part is all baseline
             baselines[:, 0] = score - baselines[:, 1:].sum(dim=1)

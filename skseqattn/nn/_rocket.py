@@ -86,6 +86,18 @@ def upsample_weights(weights: torch.Tensor, lengths: torch.Tensor, stride: int, 
     return spread * real.unsqueeze(2).to(weights.dtype)
 
 
+def _dilated_taps(picked, kernels, half, dilation):
+    """The grouped convolution of :meth:`SeriesRocketLinear._conv` as a sum of nine shifted
+    copies times their weights: the same exact sums, from slices with constant bounds."""
+    padded = nn.functional.pad(picked, (half, half))  # (batch, 84, half + time + half)
+    out = 0
+    for j in range(KERNEL_LENGTH):
+        end = (j - KERNEL_LENGTH + 1) * dilation
+        tap = padded[:, :, j * dilation : end if end else None]  # (batch, 84, time)
+        out = out + tap * kernels[:, 0, j].view(1, -1, 1)
+    return out
+
+
 def _dilations(length: int, per_kernel: int):
     """Exponentially spaced dilations up to ``(length - 1) / 8`` and features of each."""
     max_exponent = math.log2(max((length - 1) / (KERNEL_LENGTH - 1), 1.0))
@@ -144,10 +156,15 @@ class SeriesRocketLinear(nn.Module):
         """Convolution outputs (batch, 84, time) of one dilation and its step mask."""
         width = x.shape[1]
         half = (KERNEL_LENGTH - 1) // 2 * dilation
-        picked = x.index_select(2, self.channels).transpose(1, 2)  # (batch, 84, time)
-        out = nn.functional.conv1d(
-            picked, self.kernels.to(x.dtype), padding=half, dilation=dilation, groups=N_KERNELS
-        )  # (batch, 84, time)
+        # In float64: the weights are -1 and 2, so the sums of nine float32 inputs are exact,
+        # and a step's comparison with a bias cannot depend on the batch it came in.
+        picked = x.double().index_select(2, self.channels).transpose(1, 2)  # (batch, 84, time)
+        if torch.onnx.is_in_onnx_export():  # ONNX Runtime has no float64 Conv
+            out = _dilated_taps(picked, self.kernels.double(), half, dilation)
+        else:
+            out = nn.functional.conv1d(
+                picked, self.kernels.double(), padding=half, dilation=dilation, groups=N_KERNELS
+            )  # (batch, 84, time)
         # half of the (dilation, kernel) pairs are padded, half see valid steps only
         steps = torch.arange(width, device=x.device).unsqueeze(0)
         lengths = mask.sum(dim=1, keepdim=True)
@@ -183,22 +200,24 @@ class SeriesRocketLinear(nn.Module):
                 for s in range(0, len(x), chunk)
             ]
             return torch.cat(parts)
+        if x.shape[1] == 0:  # only empty rows: one padding step, PPV 0 everywhere
+            x, mask = x.new_zeros(len(x), 1, x.shape[2]), mask.new_zeros(len(x), 1)
         x = x.masked_fill(~mask.unsqueeze(2), 0.0)
         parts, first = [], 0
         for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
             out, step_mask = self._conv(x, mask, i, d)  # (batch, 84, time) each
             b = self.biases[first : first + N_KERNELS * n_b].view(1, N_KERNELS, n_b, 1)
-            above = torch.gt(out.unsqueeze(2), b.to(x.dtype))
+            above = torch.gt(out.unsqueeze(2), b.double())
             above = above.logical_and(step_mask.unsqueeze(2)).sum(dim=3)  # (batch, 84, n_b)
-            n = step_mask.sum(dim=2, keepdim=True).clamp(min=1).to(x.dtype)  # (batch, 84, 1)
-            parts.append((above.to(x.dtype) / n).flatten(1))
+            n = step_mask.sum(dim=2, keepdim=True).clamp(min=1).double()  # (batch, 84, 1)
+            parts.append((above.double() / n).flatten(1))
             first += N_KERNELS * n_b
         return torch.cat(parts, dim=1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Scores (batch, n_classes)."""
-        z = (self.features(x, mask) - self.mean) / self.scale
-        return z @ self.weight.t() + self.bias
+        """Scores (batch, n_classes), computed in float64 and returned in ``x``'s dtype."""
+        z = (self.features(x, mask) - self.mean.double()) / self.scale.double()
+        return (z @ self.weight.double().t() + self.bias.double()).to(x.dtype)
 
     def step_scores(self, x: torch.Tensor, mask: torch.Tensor):
         """The scores of :meth:`forward` split exactly among the steps.
@@ -206,9 +225,11 @@ class SeriesRocketLinear(nn.Module):
         Returns (steps (batch, time, n_classes), baseline (batch, n_classes)): each step's
         share is that of the indicators centred on it, ``weight / scale / count``.
         """
+        steps = x.new_zeros(x.shape[0], x.shape[1], self.weight.shape[0])
+        if x.shape[1] == 0:  # only empty rows: the whole score is baseline
+            return steps, self.forward(x, mask)
         coef = self.weight / self.scale  # (n_classes, n)
         baseline = self.bias - (self.mean / self.scale) @ self.weight.t()
-        steps = x.new_zeros(x.shape[0], x.shape[1], self.weight.shape[0])
         for part, ind, count in self.indicators(x, mask):
             share = ind / count.clamp(min=1).unsqueeze(2)  # (batch, n, time)
             steps = steps + torch.einsum("bnt,cn->btc", share, coef[:, part].to(x.dtype))
@@ -264,21 +285,32 @@ class SeriesRocketLinear(nn.Module):
 
 
 def _ridge_loo(z, targets):
-    """Ridge with intercept, penalty chosen by exact leave-one-out error (via the SVD)."""
+    """Ridge with intercept, penalty chosen by exact leave-one-out error (via the SVD).
+
+    ``z`` is centred, so the intercept is the targets' mean and its direction (the constant
+    row vector) is unpenalised. With more features than rows the fit interpolates as the
+    penalty goes to 0: ``1 - hat`` and the residuals are then both tiny, and are computed
+    as sums of non-negative terms ``alpha / (s**2 + alpha)`` rather than as differences,
+    which would leave only rounding errors.
+    """
     n = len(z)
     y_mean = targets.mean(dim=0)
     yc = targets - y_mean
-    u, s, _ = torch.linalg.svd(z, full_matrices=False)  # z is centred already
+    u, s, _ = torch.linalg.svd(z, full_matrices=False)
+    keep = s**2 > 1e-10 * float((s**2).max().clamp(min=1e-300))
+    u, s = u[:, keep], s[keep]  # the constant direction (s = 0 after centring) goes
     uty = u.t() @ yc  # (k, n_classes)
+    outside = (yc - u @ uty).clone()  # the part of the targets no feature direction holds
+    rest = (1.0 - 1.0 / n - (u**2).sum(dim=1)).clamp(min=0)  # (n,): leverage left outside
     best = None
     for alpha in RIDGE_ALPHAS:
-        shrink = s**2 / (s**2 + alpha)  # (k,)
-        fitted = u @ (shrink.unsqueeze(1) * uty) + y_mean
-        hat = (u**2 @ shrink) + 1.0 / n  # leverage, intercept included
-        loo = targets - (targets - fitted) / (1 - hat).clamp(min=1e-6).unsqueeze(1)
-        error = float(((targets - loo) ** 2).mean())
+        keep_frac = alpha / (s**2 + alpha)  # (k,): what the fit leaves of each direction
+        residual = u @ (keep_frac.unsqueeze(1) * uty) + outside  # (n, n_classes)
+        one_minus_hat = u**2 @ keep_frac + rest  # (n,)
+        loo_residual = residual / one_minus_hat.clamp(min=1e-12).unsqueeze(1)
+        error = float((loo_residual**2).mean())
         if best is None or error < best[0] - 1e-12:
-            best = (error, alpha, loo)
+            best = (error, alpha, targets - loo_residual)
     _, alpha, loo = best
     # coef = V diag(s / (s^2 + alpha)) U^T y, from the normal equations in feature space
     coef = (
