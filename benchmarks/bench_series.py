@@ -221,8 +221,11 @@ def run(args) -> dict:
                 )
     rows = summarize(records)
     print(format_table(rows, COLUMNS))
+    import skseqattn
+
     payload = {
         "benchmark": "bench_series",
+        "skseqattn": str(Path(skseqattn.__file__).resolve().parent),
         "data": str(data),
         "params": args.params,
         "machine": machine_info(),

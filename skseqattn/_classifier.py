@@ -195,6 +195,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
         real-valued sequences; say so explicitly when the dtype is ambiguous (ids stored
         as floats, say).
+    layout : {'auto', 'time_first', 'channels_first'}, default='auto'
+        How real-valued series are laid out: ``'time_first'`` is (n_samples, T,
+        n_features) for a 3-D array and (T_i, n_features) for each array of a list;
+        ``'channels_first'`` is aeon's and sktime's (n_cases, n_channels, n_timepoints), and
+        (n_channels, T_i) per array, transposed on the way in. ``'auto'`` reads
+        ``'time_first'``, and ``fit`` warns when a 3-D array has fewer steps than features
+        per step (aeon's univariate (n, 1, T) would be n one-step series of T features):
+        pass the layout to say which it is. Ignored for token input.
     max_epochs : int or 'auto', default='auto'
         Maximum number of epochs. An int epoch is one pass over the training data.
         ``'auto'`` is 30 epochs of at least 300 optimizer steps in all: a training set of
@@ -371,6 +379,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
+        "layout": [StrOptions({"auto", "time_first", "channels_first"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -413,6 +422,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         ngram_buckets="auto",
         unknown_id=None,
         input_type="auto",
+        layout="auto",
         max_epochs="auto",
         batch_size=64,
         lr=3e-3,
@@ -451,6 +461,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.ngram_buckets = ngram_buckets
         self.unknown_id = unknown_id
         self.input_type = input_type
+        self.layout = layout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -502,6 +513,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 f"the same kind of data as in fit (or set input_type='{fitted}')."
             )
         kind = kind_class() if reset else self._input
+        if kind_class is FeatureInput:
+            X = self._in_time_first_layout(X, warn=reset)
         meta = {}
         # A 2-D float table of univariate sequences is a table like any other in sklearn:
         # its columns are checked against fit. Other forms are checked below.
@@ -534,6 +547,32 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         if not reset:
             kind.check_fitted(seqs, name)
         return seqs, kind, meta
+
+    def _in_time_first_layout(self, X, *, warn):
+        """Real-valued ``X`` as (n_samples, T, n_features): transposed from `layout`
+        ``'channels_first'``; with ``'auto'`` and ``warn``, a warning for a 3-D array that
+        looks channels-first (fewer steps than features per step)."""
+        name = type(self).__name__
+        layout = getattr(self, "layout", "auto")
+        if layout == "channels_first":
+            if isinstance(X, list):
+                return [np.swapaxes(np.asarray(x), 0, 1) if np.ndim(x) == 2 else x for x in X]
+            if _ndim(X) == 3:
+                return np.swapaxes(np.asarray(X), 1, 2)
+            return X
+        if layout == "auto" and warn and _ndim(X) == 3 and not isinstance(X, list):
+            n, steps, features = np.shape(X)
+            if steps < features:
+                warnings.warn(
+                    f"{name} got a 3-D array of shape {np.shape(X)}, read as {n} series of "
+                    f"{steps} steps with {features} features each. If it is laid out as aeon "
+                    f"and sktime do, (n_cases, n_channels, n_timepoints), that is {n} series "
+                    f"of {features} steps: pass layout='channels_first'. Pass "
+                    "layout='time_first' to confirm the reading and silence this warning.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        return X
 
     def _prepare_targets(self, y, n_samples, sample_weight):
         name = type(self).__name__
@@ -1174,6 +1213,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         state.setdefault("position_encoding", False)
         state.setdefault("conv_kernel", 0)
         state.setdefault("rocket_features", 0)
+        state.setdefault("layout", "auto")
         module = getattr(state.get("net_"), "module_", None)
         if module is not None and not hasattr(module, "rocket"):
             module.rocket, module.stride = None, 1  # pickled before the series branch

@@ -116,6 +116,7 @@ _ADDED_PARAMS = {
         "position_encoding": False,
         "conv_kernel": 0,
         "rocket_features": 0,
+        "layout": "auto",
     }
 }
 

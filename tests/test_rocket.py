@@ -238,3 +238,31 @@ def test_recurrent_part_is_trained_and_judged_only_with_validation():
     kept = clf.history_[-1, "recurrent_kept"]
     assert clf.n_epochs_ == 2 and kept in (True, False)
     assert (float(clf.module_.head.weight.abs().sum()) > 0) == kept
+
+
+# ------------------------------------------------------------------------- the layout
+def test_layout_channels_first_reads_aeon_arrays_as_their_transpose(series_clf):
+    import warnings
+
+    clf, X, y = series_clf
+    aeon_like = X[:, None, :]  # (n_cases, n_channels, n_timepoints)
+    with pytest.warns(UserWarning, match=r"layout='channels_first'"):
+        _tiny(max_epochs=1, rocket_features=0).fit(aeon_like, y)  # 40 series of 1 step?
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said explicitly: no warning
+        fitted = _tiny(layout="channels_first", validation_fraction=None).fit(aeon_like, y)
+    assert fitted.series_length_ == 30 and fitted.n_features_in_ == 1
+    np.testing.assert_allclose(
+        fitted.predict_proba(aeon_like), clf.predict_proba(X[:, :, None]), atol=1e-6
+    )
+    rows = [X[0, None, :20], X[1, None, :]]  # a list of (n_channels, T_i)
+    expected = clf.predict_proba([X[0, :20], X[1]])
+    np.testing.assert_allclose(fitted.predict_proba(rows), expected, atol=1e-6)
+
+
+def test_layout_is_validated():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = _series()
+    with pytest.raises(InvalidParameterError, match="'layout' parameter"):
+        _tiny(layout="ncw").fit(X, y)
