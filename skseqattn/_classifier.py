@@ -162,10 +162,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         the validation split says it helps (a lower validation loss than the branch's
         alone). Without a validation split (fewer than 500 training series at
         ``validation_fraction=0.1``) the branch predicts alone and the RNN is not trained
-        (``n_epochs_`` is 0; a ``warm_start`` fit trains it on top). The RNN reads the
-        series averaged over windows, at most 64 steps. ``'auto'`` is 10,000 features for
-        real-valued input with at most 4,096 training series, else 0; 0 leaves the branch
-        (and the windows) out. ``series_length_`` records whether it is on.
+        (the history holds one epoch: the branch's leave-one-out ``train_loss`` and
+        ``train_acc``, ``recurrent_kept`` False; a ``warm_start`` fit trains it on top).
+        The RNN reads the series averaged over windows, at most 64 steps. ``'auto'`` is
+        10,000 features for real-valued input with at most 4,096 training series, else 0;
+        0 leaves the branch (and the windows) out. ``series_length_`` records whether it is on.
     ngram_buckets : int or 'auto', default='auto'
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
         make more n-grams share a row. The table holds ``ngram_buckets * n_classes``
@@ -792,6 +793,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             fit_series_branch,
             keep_recurrent_if_it_helps,
             passes_for,
+            record_branch_only,
             seeded,
             validation_split,
         )
@@ -842,6 +844,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 fit_series_branch(net.module, train_ds, valid_ds, seed=seed, device=device)
                 if net.module.rocket is not None and valid_ds is None:
                     net.initialize()  # the branch alone: nothing to say the RNN would help
+                    record_branch_only(net, train_ds)
                 else:
                     net.fit(train_ds.repeated(passes), None)
                     keep_recurrent_if_it_helps(net, valid_ds)

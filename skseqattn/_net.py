@@ -42,6 +42,7 @@ __all__ = [
     "epochs_for",
     "fit_series_branch",
     "keep_recurrent_if_it_helps",
+    "record_branch_only",
     "passes_for",
     "ngram_buckets_for",
     "seeded",
@@ -463,7 +464,8 @@ def fit_series_branch(module, train_ds, valid_ds, *, seed, device):
     )
     y = torch.from_numpy(train_ds.y).to(device)
     rocket.to(device)
-    alpha, loo = rocket.fit(x, mask, y, n_classes, seed=seed)
+    weights = train_ds.sample_weight
+    alpha, loo = rocket.fit(x, mask, y, n_classes, seed=seed, sample_weight=weights)
     train_ds.branch_logits = loo.cpu().numpy().astype(np.float32)
     if valid_ds is not None and len(valid_ds):
         Xv, lv = valid_ds.sequences.pad(np.arange(len(valid_ds)))
@@ -475,6 +477,23 @@ def fit_series_branch(module, train_ds, valid_ds, *, seed, device):
         with torch.no_grad():
             valid_ds.branch_logits = rocket(xv, mv).cpu().numpy().astype(np.float32)
     return alpha
+
+
+def record_branch_only(net, train_ds):
+    """The history of a fit where the series branch predicts alone (no RNN training): one
+    epoch with the branch's leave-one-out ``train_loss`` and ``train_acc`` on the training
+    rows and ``recurrent_kept`` False."""
+    logits = torch.from_numpy(train_ds.branch_logits).double()
+    y = torch.from_numpy(train_ds.y)
+    losses = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+    weights = train_ds.sample_weight
+    w = torch.ones_like(losses) if weights is None else torch.from_numpy(weights).double()
+    net.history.new_epoch()
+    net.history.record("epoch", 1)
+    net.history.record("batches", [])
+    net.history.record("train_loss", float((losses * w).sum() / w.sum()))
+    net.history.record("train_acc", float((logits.argmax(1) == y).double().mean()))
+    net.history.record("recurrent_kept", False)
 
 
 def keep_recurrent_if_it_helps(net, valid_ds) -> bool | None:

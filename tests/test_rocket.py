@@ -231,7 +231,8 @@ def test_rocket_features_do_not_depend_on_the_batch():
 def test_recurrent_part_is_trained_and_judged_only_with_validation():
     X, y = _series(n=40)
     alone = _tiny().fit(X, y)  # 40 rows: no validation split, the branch predicts alone
-    assert alone.n_epochs_ == 0
+    assert alone.n_epochs_ == 1 and alone.history_[-1, "recurrent_kept"] is False
+    assert alone.history_[-1, "batches"] == [] and alone.history_[-1, "train_acc"] > 0.9
     assert float(alone.module_.head.weight.abs().sum()) == 0.0
     X, y = _series(n=120)
     clf = _tiny(validation_fraction=0.5).fit(X, y)  # 60 validation rows
@@ -266,3 +267,20 @@ def test_layout_is_validated():
     X, y = _series()
     with pytest.raises(InvalidParameterError, match="'layout' parameter"):
         _tiny(layout="ncw").fit(X, y)
+
+
+def test_rocket_fit_weighs_rows():
+    X, y = _task(n=40)
+    mask = torch.ones(X.shape[:2], dtype=torch.bool)
+    plain = SeriesRocketLinear(1, 2, X.shape[1], n_outputs=500)
+    plain.fit(X, mask, y, 2)
+    ones = SeriesRocketLinear(1, 2, X.shape[1], n_outputs=500)
+    ones.fit(X, mask, y, 2, sample_weight=np.full(40, 3.0))  # only ratios count
+    torch.testing.assert_close(ones.weight, plain.weight, atol=1e-5, rtol=1e-4)
+    # weight 0 is leaving the row out: the same fit as without it
+    w = np.ones(40)
+    w[:5] = 0.0
+    zero = SeriesRocketLinear(1, 2, X.shape[1], n_outputs=500)
+    _, loo = zero.fit(X, mask, y, 2, sample_weight=w)
+    with torch.no_grad():
+        assert torch.allclose(loo[:5], zero(X[:5], mask[:5]), atol=1e-4)

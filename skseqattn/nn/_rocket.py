@@ -106,8 +106,11 @@ def _dilations(length: int, per_kernel: int):
     dilations = sorted(set(raw))
     counts = [raw.count(d) for d in dilations]
     total = sum(counts)
-    per = [max(1, (per_kernel * c) // total) for c in counts]
-    return dilations, per
+    per = [(per_kernel * c) // total for c in counts]
+    for j in range(per_kernel - sum(per)):  # the remainder to the smallest dilations
+        per[j % len(per)] += 1
+    keep = [j for j, p in enumerate(per) if p]
+    return [dilations[j] for j in keep], [per[j] for j in keep]
 
 
 class SeriesRocketLinear(nn.Module):
@@ -236,7 +239,7 @@ class SeriesRocketLinear(nn.Module):
         return steps, baseline.expand(x.shape[0], -1)
 
     @torch.no_grad()
-    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=16):
+    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=16, sample_weight=None):
         """Fit biases, standardisation and the ridge map on training series.
 
         Returns the chosen penalty and the leave-one-out scores (n, n_classes) of the
@@ -249,6 +252,8 @@ class SeriesRocketLinear(nn.Module):
         :data:`RIDGE_ALPHAS` of least leave-one-out error; its outputs are then scaled so
         that the leave-one-out cross-entropy is least (logits, not just a ranking).
         ``n_classes`` is that of the module (the rows of :attr:`weight`).
+        ``sample_weight`` (n,), when given, weighs the rows in the ridge loss, in its
+        leave-one-out error and in the cross-entropy of the scale.
         """
         gen = torch.Generator().manual_seed(int(seed))
         x = x.masked_fill(~mask.unsqueeze(2), 0.0)
@@ -256,16 +261,22 @@ class SeriesRocketLinear(nn.Module):
         first = 0
         q = 0
         for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
-            row = int(torch.randint(n, (1,), generator=gen))
-            out, _ = self._conv(x[row : row + 1], mask[row : row + 1], i, d)
-            out = out[:, :, : max(int(mask[row].sum()), 1)]  # the row's real steps
+            # one random training row per kernel, as MiniRocket
+            rows = torch.randint(n, (N_KERNELS,), generator=gen).to(x.device)
+            out, _ = self._conv(x[rows], mask[rows], i, d)  # (84 rows, 84, time)
+            k = torch.arange(N_KERNELS, device=x.device)
+            out = out[k, k]  # (84, time): kernel k on its row
+            real = mask[rows]  # (84, time)
             levels = torch.tensor(
                 [((q + j) * _GOLDEN) % 1.0 for j in range(N_KERNELS * n_b)], dtype=out.dtype
             ).view(N_KERNELS, n_b)
             q += N_KERNELS * n_b
-            ordered = out[0].sort(dim=1).values  # (84, time): every step, as MiniRocket
-            index = (levels.to(out.device) * (ordered.shape[1] - 1)).round().long()
+            # the row's real steps, sorted (padding last, as +inf); every step, as MiniRocket
+            ordered = out.masked_fill(~real, float("inf")).sort(dim=1).values
+            last = (real.sum(dim=1, keepdim=True) - 1).clamp(min=0).to(out.dtype)  # (84, 1)
+            index = (levels.to(out.device) * last).round().long()
             qs = torch.gather(ordered, 1, index)  # (84, n_b): one level per bias
+            qs = torch.where(torch.isinf(qs), torch.zeros_like(qs), qs)  # an empty row
             self.biases[first : first + N_KERNELS * n_b] = qs.reshape(-1).to(self.biases.dtype)
             first += N_KERNELS * n_b
         feats = self.features(x, mask, chunk=chunk).double()
@@ -275,8 +286,11 @@ class SeriesRocketLinear(nn.Module):
         z = (feats - mean) / scale
         targets = -torch.ones(n, n_classes, dtype=torch.float64, device=z.device)
         targets[torch.arange(n, device=z.device), y.long().to(z.device)] = 1.0
-        coef, intercept, loo, alpha = _ridge_loo(z, targets)
-        temperature = _best_temperature(loo, y.long().to(z.device))
+        w = None
+        if sample_weight is not None:
+            w = torch.as_tensor(sample_weight, dtype=torch.float64, device=z.device)
+        coef, intercept, loo, alpha = _ridge_loo(z, targets, w)
+        temperature = _best_temperature(loo, y.long().to(z.device), w)
         self.mean.copy_(mean.float())
         self.scale.copy_(scale.float())
         self.weight.copy_((coef.t() * temperature).float())
@@ -284,51 +298,62 @@ class SeriesRocketLinear(nn.Module):
         return alpha, (loo * temperature).float()
 
 
-def _ridge_loo(z, targets):
+def _ridge_loo(z, targets, w=None):
     """Ridge with intercept, penalty chosen by exact leave-one-out error (via the SVD).
 
-    ``z`` is centred, so the intercept is the targets' mean and its direction (the constant
-    row vector) is unpenalised. With more features than rows the fit interpolates as the
-    penalty goes to 0: ``1 - hat`` and the residuals are then both tiny, and are computed
-    as sums of non-negative terms ``alpha / (s**2 + alpha)`` rather than as differences,
-    which would leave only rounding errors.
+    Rows weigh ``w`` (n,) in the loss (None: 1 each). The problem is solved on the rows
+    centred by their weighted means and scaled by ``sqrt(w)``, where the intercept's
+    direction (``sqrt(w)``) is unpenalised and drops out. With more features than rows the
+    fit interpolates as the penalty goes to 0: ``1 - hat`` and the residuals are then both
+    tiny, and are computed as sums of non-negative terms ``alpha / (s**2 + alpha)`` rather
+    than as differences, which would leave only rounding errors. Returns the coefficients
+    (n_features, n_classes), the intercept, the leave-one-out scores (n, n_classes) and the
+    penalty; a row of weight 0 gets its plain prediction (it is left out anyway).
     """
     n = len(z)
-    y_mean = targets.mean(dim=0)
-    yc = targets - y_mean
-    u, s, _ = torch.linalg.svd(z, full_matrices=False)
+    w = torch.ones(n, dtype=z.dtype, device=z.device) if w is None else w.to(z.dtype)
+    total = w.sum()
+    z_mean = (w @ z) / total
+    y_mean = (w @ targets) / total
+    root = w.sqrt().unsqueeze(1)
+    zs = root * (z - z_mean)  # (n, n_features)
+    ys = root * (targets - y_mean)  # (n, n_classes)
+    u, s, _ = torch.linalg.svd(zs, full_matrices=False)
     keep = s**2 > 1e-10 * float((s**2).max().clamp(min=1e-300))
-    u, s = u[:, keep], s[keep]  # the constant direction (s = 0 after centring) goes
-    uty = u.t() @ yc  # (k, n_classes)
-    outside = (yc - u @ uty).clone()  # the part of the targets no feature direction holds
-    rest = (1.0 - 1.0 / n - (u**2).sum(dim=1)).clamp(min=0)  # (n,): leverage left outside
+    u, s = u[:, keep], s[keep]  # the intercept's direction (s = 0 after centring) goes
+    uty = u.t() @ ys  # (k, n_classes)
+    outside = ys - u @ uty  # the part of the targets no feature direction holds
+    rest = (1.0 - w / total - (u**2).sum(dim=1)).clamp(min=0)  # (n,): leverage left outside
     best = None
     for alpha in RIDGE_ALPHAS:
         keep_frac = alpha / (s**2 + alpha)  # (k,): what the fit leaves of each direction
-        residual = u @ (keep_frac.unsqueeze(1) * uty) + outside  # (n, n_classes)
+        residual = u @ (keep_frac.unsqueeze(1) * uty) + outside  # (n, n_classes), scaled
         one_minus_hat = u**2 @ keep_frac + rest  # (n,)
-        loo_residual = residual / one_minus_hat.clamp(min=1e-12).unsqueeze(1)
-        error = float((loo_residual**2).mean())
+        scaled = residual / one_minus_hat.clamp(min=1e-12).unsqueeze(1)
+        error = float((scaled**2).mean())  # the weighted leave-one-out squared error
         if best is None or error < best[0] - 1e-12:
-            best = (error, alpha, targets - loo_residual)
-    _, alpha, loo = best
+            best = (error, alpha, scaled)
+    _, alpha, scaled = best
     # coef = V diag(s / (s^2 + alpha)) U^T y, from the normal equations in feature space
-    coef = (
-        torch.linalg.lstsq(
-            z.t() @ z + alpha * torch.eye(z.shape[1], dtype=z.dtype, device=z.device), z.t() @ yc
-        ).solution
-        if z.shape[1] <= n
-        else z.t()
-        @ torch.linalg.solve(z @ z.t() + alpha * torch.eye(n, dtype=z.dtype, device=z.device), yc)
-    )
-    return coef, y_mean, loo, alpha
+    eye = torch.eye(min(zs.shape), dtype=z.dtype, device=z.device)
+    if zs.shape[1] <= n:
+        coef = torch.linalg.lstsq(zs.t() @ zs + alpha * eye, zs.t() @ ys).solution
+    else:
+        coef = zs.t() @ torch.linalg.solve(zs @ zs.t() + alpha * eye, ys)
+    intercept = y_mean - z_mean @ coef
+    plain = z @ coef + intercept  # (n, n_classes)
+    positive = (w > 0).unsqueeze(1)
+    loo = torch.where(positive, targets - scaled / root.clamp(min=1e-150), plain)
+    return coef, intercept, loo, alpha
 
 
-def _best_temperature(loo, y):
-    """The factor on the ridge outputs of least leave-one-out cross-entropy."""
+def _best_temperature(loo, y, w=None):
+    """The factor on the ridge outputs of least (weighted) leave-one-out cross-entropy."""
     best = (float("inf"), 1.0)
+    w = torch.ones(len(y), dtype=loo.dtype, device=loo.device) if w is None else w
     for t in (0.5, 1, 2, 3, 5, 8, 12, 20, 30, 50):
-        loss = float(nn.functional.cross_entropy(loo * t, y))
+        losses = nn.functional.cross_entropy(loo * t, y, reduction="none")
+        loss = float((losses * w).sum() / w.sum())
         if loss < best[0]:
             best = (loss, float(t))
     return best[1]
