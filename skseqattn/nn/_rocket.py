@@ -143,6 +143,9 @@ class SeriesRocketLinear(nn.Module):
         self.dilations, self.per_dilation = _dilations(self.length, max(1, n_outputs // N_KERNELS))
         # a constant, rebuilt with the module (also on the meta device, for module_shapes)
         self.register_buffer("kernels", torch.tensor(_KERNELS).unsqueeze(1), persistent=False)
+        # the three taps of weight 2 of each kernel: (84, 3)
+        taps = [[j for j, w in enumerate(k) if w > 0] for k in _KERNELS]
+        self.register_buffer("taps", torch.tensor(taps), persistent=False)
         # kernel k reads channel k mod n_features: (84,)
         self.register_buffer(
             "channels", torch.arange(N_KERNELS) % max(self.n_features, 1), persistent=False
@@ -161,13 +164,18 @@ class SeriesRocketLinear(nn.Module):
         half = (KERNEL_LENGTH - 1) // 2 * dilation
         # In float64: the weights are -1 and 2, so the sums of nine float32 inputs are exact,
         # and a step's comparison with a bias cannot depend on the batch it came in.
-        picked = x.double().index_select(2, self.channels).transpose(1, 2)  # (batch, 84, time)
         if torch.onnx.is_in_onnx_export():  # ONNX Runtime has no float64 Conv
+            picked = x.double().index_select(2, self.channels).transpose(1, 2)
             out = _dilated_taps(picked, self.kernels.double(), half, dilation)
-        else:
-            out = nn.functional.conv1d(
-                picked, self.kernels.double(), padding=half, dilation=dilation, groups=N_KERNELS
-            )  # (batch, 84, time)
+        else:  # weights -1 and 2: 3 * (three taps) - (all nine), each tap computed once
+            xt = nn.functional.pad(x.double().transpose(1, 2), (half, half))
+            taps = torch.stack(
+                [xt[:, :, j * dilation : j * dilation + width] for j in range(KERNEL_LENGTH)]
+            )  # (9, batch, features, time)
+            ch = self.channels
+            chosen = sum(taps[self.taps[:, m], :, ch] for m in range(3))  # (84, batch, time)
+            out = (3 * chosen - taps.sum(dim=0)[:, ch].transpose(0, 1)).transpose(0, 1)
+            # out: (batch, 84, time)
         # half of the (dilation, kernel) pairs are padded, half see valid steps only
         steps = torch.arange(width, device=x.device).unsqueeze(0)
         lengths = mask.sum(dim=1, keepdim=True)
@@ -191,7 +199,7 @@ class SeriesRocketLinear(nn.Module):
             yield slice(first, first + count), ind, steps
             first += count
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor, chunk: int = 16) -> torch.Tensor:
+    def features(self, x: torch.Tensor, mask: torch.Tensor, chunk: int = 8) -> torch.Tensor:
         """PPV features (batch, n_outputs) of left-aligned ``x`` (batch, time, features).
 
         Rows are taken ``chunk`` at a time: each (kernel, dilation) output is compared with
@@ -210,8 +218,8 @@ class SeriesRocketLinear(nn.Module):
         for i, (d, n_b) in enumerate(zip(self.dilations, self.per_dilation, strict=True)):
             out, step_mask = self._conv(x, mask, i, d)  # (batch, 84, time) each
             b = self.biases[first : first + N_KERNELS * n_b].view(1, N_KERNELS, n_b, 1)
-            above = torch.gt(out.unsqueeze(2), b.double())
-            above = above.logical_and(step_mask.unsqueeze(2)).sum(dim=3)  # (batch, 84, n_b)
+            out = out.masked_fill(~step_mask, float("-inf"))  # steps outside count as below
+            above = torch.gt(out.unsqueeze(2), b.double()).sum(dim=3)  # (batch, 84, n_b)
             n = step_mask.sum(dim=2, keepdim=True).clamp(min=1).double()  # (batch, 84, 1)
             parts.append((above.double() / n).flatten(1))
             first += N_KERNELS * n_b
@@ -239,7 +247,7 @@ class SeriesRocketLinear(nn.Module):
         return steps, baseline.expand(x.shape[0], -1)
 
     @torch.no_grad()
-    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=16, sample_weight=None):
+    def fit(self, x, mask, y, n_classes, *, seed=0, chunk=8, sample_weight=None):
         """Fit biases, standardisation and the ridge map on training series.
 
         Returns the chosen penalty and the leave-one-out scores (n, n_classes) of the
