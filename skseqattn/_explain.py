@@ -187,8 +187,9 @@ def explain(estimator, X, *, method="auto", vectorizer=None, tokens=None):
     module = getattr(clf, "module_", None)
     pooling = getattr(module, "pooling_name", clf.pooling)
     if method == "auto":
-        has_ngrams = getattr(module, "ngrams", None) is not None
-        method = "contributions" if has_ngrams or pooling != "attention" else "attention"
+        # a linear partner (n-grams, series branch) is part of the score attention misses
+        linear = any(getattr(module, part, None) is not None for part in ("ngrams", "rocket"))
+        method = "contributions" if linear or pooling != "attention" else "attention"
     if method == "attention" and pooling != "attention":
         raise ValueError(
             f"explain(method='attention') needs a {type(clf).__name__} fitted with "
@@ -304,7 +305,7 @@ class Explanation:
         the prediction (``decision_function`` times -1 when ``classes_[0]`` is predicted).
     parts : dict of str to ndarray, or None
         Each component's contributions per token: ``'recurrent'`` and, with an n-gram
-        term, ``'ngrams'``.
+        term, ``'ngrams'``, with the series branch, ``'rocket'``.
     part_baselines : dict of str to float, or None
         Each component's share of `baseline`.
     residual : float or None

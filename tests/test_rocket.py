@@ -284,3 +284,17 @@ def test_rocket_fit_weighs_rows():
     _, loo = zero.fit(X, mask, y, 2, sample_weight=w)
     with torch.no_grad():
         assert torch.allclose(loo[:5], zero(X[:5], mask[:5]), atol=1e-4)
+
+
+def test_explain_series_picks_contributions_that_add_up(series_clf):
+    from skseqattn import explain
+
+    clf, X, _ = series_clf
+    rows = [X[0], X[1, :9], X[2, :0]]  # an empty series too
+    (first, short, empty) = explain(clf, rows)
+    assert first.method == "contributions" and sorted(first.parts) == ["recurrent", "rocket"]
+    for item in (first, short, empty):
+        total = item.baseline + item.contributions.sum()
+        assert total == pytest.approx(item.score, abs=1e-3)
+    assert len(short.contributions) == 9 and empty.contributions.shape == (0,)
+    assert np.abs(first.parts["rocket"]).max() > 0
