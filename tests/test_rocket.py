@@ -298,3 +298,24 @@ def test_explain_series_picks_contributions_that_add_up(series_clf):
         assert total == pytest.approx(item.score, abs=1e-3)
     assert len(short.contributions) == 9 and empty.contributions.shape == (0,)
     assert np.abs(first.parts["rocket"]).max() > 0
+
+
+def test_front_end_exports_to_onnx(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from skseqattn.onnx import export_onnx
+
+    X, y = _series(n=30, length=130)
+    clf = _tiny(max_epochs=1, rocket_features=0).fit(X, y)  # no branch: the RNN is trained
+    clf_stride = clf.module_.stride
+    clf = _tiny(max_epochs=1).fit(X, y, sample_weight=np.linspace(1, 2, 30))
+    assert clf_stride == 1 and clf.module_.stride == 3  # 130 steps: windows of 3
+    path = export_onnx(clf, tmp_path / "front.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    padded = np.full((3, 140, 1), np.nan, dtype=np.float32)
+    padded[0, :130, 0] = X[0]
+    padded[1, 10:61, 0] = X[1, :51]
+    padded[2, :2, 0] = X[2, :2]
+    _, proba = session.run(None, {"features": padded})
+    expected = clf.predict_proba([X[0], X[1, :51], X[2, :2]])
+    np.testing.assert_allclose(proba, expected, atol=1e-4)

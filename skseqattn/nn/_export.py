@@ -187,7 +187,7 @@ class ExportableSequenceModule(nn.Module):
         if self.conv is not None:  # as the module: on the left-aligned steps, zeros after
             inputs = self.conv(inputs, valid)
         if self.position is not None:  # positions count real steps from each row's first
-            inputs = inputs + self.position(X.shape[1], inputs)
+            inputs = inputs + self.position(inputs.shape[1], inputs)
         return inputs, valid, lengths, steps, aligned
 
     def encode(self, X: torch.Tensor):
