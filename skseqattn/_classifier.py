@@ -161,9 +161,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         recurrent part on top of the branch's leave-one-out scores, and keeps it only where
         the validation split says it helps (a lower validation loss than the branch's
         alone). Without a validation split (fewer than 500 training series at
-        ``validation_fraction=0.1``) the branch predicts alone and the RNN is not trained
-        (the history holds one epoch: the branch's leave-one-out ``train_loss`` and
-        ``train_acc``, ``recurrent_kept`` False; a ``warm_start`` fit trains it on top).
+        ``validation_fraction=0.1``), the branch predicts alone where its leave-one-out
+        accuracy is at least halfway from chance to 1 (the RNN is then not trained: the
+        history holds one epoch, the branch's leave-one-out ``train_loss`` and
+        ``train_acc``, ``recurrent_kept`` False; a ``warm_start`` fit trains it on top),
+        and the RNN is trained on top of it where it is not.
         The RNN reads the series averaged over windows, at most 64 steps. ``'auto'`` is
         10,000 features for real-valued input with at most 4,096 training series, else 0;
         0 leaves the branch (and the windows) out. ``series_length_`` records whether it is on.
@@ -789,6 +791,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         from ._batches import SequenceDataset
         from ._net import (
+            branch_carries,
             epochs_for,
             fit_series_branch,
             keep_recurrent_if_it_helps,
@@ -842,7 +845,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 # the series branch first, in closed form; the recurrent part on top of it
                 # where a validation split can tell whether it helps
                 fit_series_branch(net.module, train_ds, valid_ds, seed=seed, device=device)
-                if net.module.rocket is not None and valid_ds is None:
+                if valid_ds is None and branch_carries(net.module, train_ds):
                     net.initialize()  # the branch alone: nothing to say the RNN would help
                     record_branch_only(net, train_ds)
                 else:

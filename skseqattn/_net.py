@@ -40,6 +40,7 @@ __all__ = [
     "build_net",
     "cpu_bfloat16_unsupported",
     "epochs_for",
+    "branch_carries",
     "fit_series_branch",
     "keep_recurrent_if_it_helps",
     "record_branch_only",
@@ -477,6 +478,25 @@ def fit_series_branch(module, train_ds, valid_ds, *, seed, device):
         with torch.no_grad():
             valid_ds.branch_logits = rocket(xv, mv).cpu().numpy().astype(np.float32)
     return alpha
+
+
+BRANCH_ALONE_SKILL = 0.5
+"""Without validation rows, the series branch predicts alone from this leave-one-out skill
+on: accuracy halfway from chance (the largest class's share) to 1."""
+
+
+def branch_carries(module, train_ds) -> bool:
+    """Whether the fitted series branch is to predict alone, with no validation rows to
+    judge the RNN by: its leave-one-out accuracy on the training rows (``branch_logits``)
+    is at least :data:`BRANCH_ALONE_SKILL` of the way from chance to 1. On the five UCR
+    sets it is 0.71-1.0 (the RNN on top of it, trained on 36-200 series, cost up to 0.06
+    accuracy); on a generated task where MiniRocket's features are weak, 0.12."""
+    if getattr(module, "rocket", None) is None or train_ds.branch_logits is None:
+        return False
+    y = train_ds.y
+    chance = np.bincount(y).max() / len(y)
+    accuracy = float((train_ds.branch_logits.argmax(axis=1) == y).mean())
+    return bool(accuracy - chance >= BRANCH_ALONE_SKILL * (1.0 - chance))
 
 
 def record_branch_only(net, train_ds):

@@ -228,12 +228,17 @@ def test_rocket_features_do_not_depend_on_the_batch():
     assert torch.equal(whole, one)
 
 
-def test_recurrent_part_is_trained_and_judged_only_with_validation():
+def test_recurrent_part_is_trained_where_the_branch_is_weak_and_judged_on_validation():
     X, y = _series(n=40)
     alone = _tiny().fit(X, y)  # 40 rows: no validation split, the branch predicts alone
     assert alone.n_epochs_ == 1 and alone.history_[-1, "recurrent_kept"] is False
     assert alone.history_[-1, "batches"] == [] and alone.history_[-1, "train_acc"] > 0.9
     assert float(alone.module_.head.weight.abs().sum()) == 0.0
+    # labels the branch cannot read (leave-one-out near chance): the RNN trains on top
+    noise = np.where(np.random.RandomState(1).rand(40) < 0.5, "a", "b")
+    on_top = _tiny().fit(X, noise)
+    assert on_top.n_epochs_ == 2 and "recurrent_kept" not in on_top.history_[-1]
+    assert float(on_top.module_.head.weight.abs().sum()) > 0
     X, y = _series(n=120)
     clf = _tiny(validation_fraction=0.5).fit(X, y)  # 60 validation rows
     kept = clf.history_[-1, "recurrent_kept"]
