@@ -71,6 +71,8 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     Items are whole batches: :meth:`batch` pads the rows it is given. Indexing one item
     returns the row unpadded, which keeps the class usable with a plain DataLoader.
+    ``branch_logits`` (n, n_classes), when set, are the series branch's scores of the rows,
+    fixed for the whole fit: batches carry them so the module need not recompute them.
     """
 
     def __init__(self, sequences: RaggedSequences, y=None, sample_weight=None):
@@ -79,6 +81,20 @@ class SequenceDataset(torch.utils.data.Dataset):
         self.sample_weight = (
             None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
         )
+        self.branch_logits = None
+
+    def repeated(self, passes: int) -> SequenceDataset:
+        """The rows ``passes`` times over (one epoch of the result is ``passes`` epochs)."""
+        if passes <= 1:
+            return self
+        index = np.tile(np.arange(len(self)), passes)
+        out = SequenceDataset(
+            self.sequences.subset(index),
+            None if self.y is None else self.y[index],
+            None if self.sample_weight is None else self.sample_weight[index],
+        )
+        out.branch_logits = None if self.branch_logits is None else self.branch_logits[index]
+        return out
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -97,6 +113,8 @@ class SequenceDataset(torch.utils.data.Dataset):
         Xi = {"X": torch.from_numpy(X), "lengths": torch.from_numpy(lengths)}
         if self.sample_weight is not None:
             Xi["sample_weight"] = torch.from_numpy(self.sample_weight[indices])
+        if getattr(self, "branch_logits", None) is not None:
+            Xi["branch_logits"] = torch.from_numpy(self.branch_logits[indices])
         yi = torch.from_numpy(self.y[indices]) if self.y is not None else None
         return Xi, yi
 

@@ -56,10 +56,18 @@ _ADDED_PARAMS = {
     "distributed": False,
     "position_encoding": False,
     "conv_kernel": 0,
+    "rocket_features": 0,
+    "layout": "auto",
 }
 # The attributes of the network added since, absent from an older pickled module, with the
 # value that builds the network the older version built (None: no such part).
-_ADDED_MODULE_PARTS = {"ngrams": None, "position": None, "conv": None}
+_ADDED_MODULE_PARTS = {
+    "ngrams": None,
+    "position": None,
+    "conv": None,
+    "rocket": None,
+    "stride": 1,
+}
 
 
 class _LazyTypeMeta(type):
@@ -77,7 +85,11 @@ _TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
 
 # Fitted attributes read off the training data besides the input kind's own; fit records
 # them on reset, and warm starts, partial_fit and load carry them over.
-_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_")
+_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_", "series_length_")
+
+ROCKET_MAX_ROWS = 4096
+"""Most training series for which ``rocket_features='auto'`` turns the series branch on
+(its closed-form fit holds a float64 matrix of rows by features)."""
 _NEEDS_VALIDATION = ("early_stopping", "lr_schedule")
 
 
@@ -166,6 +178,24 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         depend on how a batch is padded. On the DNA task of ``benchmarks/bench_accuracy.py``
         it adds 0.02-0.03 accuracy; on surnames, domain names and series it changes
         accuracy by less than a seed's spread.
+    rocket_features : int or 'auto', default='auto'
+        For real-valued input: the series counterpart of the n-gram term, a linear branch
+        on about this many MiniRocket features (Dempster et al., 2021: 84 fixed dilated
+        kernels, biases from quantiles of the training series' convolutions,
+        proportion-of-positive-values pooling over each series' real steps), whose class
+        scores are added to the recurrent head's. ``fit`` fits it first, in closed form
+        (ridge regression, penalty chosen by leave-one-out error), then trains the
+        recurrent part on top of the branch's leave-one-out scores, and keeps it only where
+        the validation split says it helps (a lower validation loss than the branch's
+        alone). Without a validation split (fewer than 500 training series at
+        ``validation_fraction=0.1``), the branch predicts alone where its leave-one-out
+        accuracy is at least halfway from chance to 1 (the RNN is then not trained: the
+        history holds one epoch, the branch's leave-one-out ``train_loss`` and
+        ``train_acc``, ``recurrent_kept`` False; a ``warm_start`` fit trains it on top),
+        and the RNN is trained on top of it where it is not.
+        The RNN reads the series averaged over windows, at most 64 steps. ``'auto'`` is
+        10,000 features for real-valued input with at most 4,096 training series, else 0;
+        0 leaves the branch (and the windows) out. ``series_length_`` records whether it is on.
     ngram_buckets : int or 'auto', default='auto'
         Rows of the hashed n-gram table (each holds one score per class). Fewer rows
         make more n-grams share a row. The table holds ``ngram_buckets * n_classes``
@@ -195,8 +225,20 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         What ``X`` holds. ``'auto'`` reads integer arrays as token ids and float arrays as
         real-valued sequences; say so explicitly when the dtype is ambiguous (ids stored
         as floats, say).
-    max_epochs : int, default=30
-        Maximum number of passes over the training data.
+    layout : {'auto', 'time_first', 'channels_first'}, default='auto'
+        How real-valued series are laid out: ``'time_first'`` is (n_samples, T,
+        n_features) for a 3-D array and (T_i, n_features) for each array of a list;
+        ``'channels_first'`` is aeon's and sktime's (n_cases, n_channels, n_timepoints), and
+        (n_channels, T_i) per array, transposed on the way in. ``'auto'`` reads
+        ``'time_first'``, and ``fit`` warns when a 3-D array has fewer steps than features
+        per step (aeon's univariate (n, 1, T) would be n one-step series of T features):
+        pass the layout to say which it is. Ignored for token input.
+    max_epochs : int or 'auto', default='auto'
+        Maximum number of epochs. An int epoch is one pass over the training data.
+        ``'auto'`` is 30 epochs of at least 300 optimizer steps in all: a training set of
+        fewer than 10 batches (577 rows at batch size 64) is passed over several times per
+        epoch (50 rows: 13 passes, 11 batches), larger ones once, as with 30. Early
+        stopping, its patience and the learning-rate schedule count these epochs.
     batch_size : int, default=64
         Sequences per training batch.
     lr : float, default=3e-3
@@ -307,6 +349,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     position_encoding_ : bool
         Whether the module adds position features: `position_encoding`, or what its
         ``'auto'`` chose from the training lengths (True when all were equal).
+    series_length_ : int
+        With the series branch of `rocket_features` on: the longest training series, which
+        set the branch's dilations and the RNN's window; 0 without the branch.
     feature_mean_, feature_scale_ : ndarray of shape (n_step_features,)
         Standardisation of real-valued input, computed over real (non-padded) steps.
     module_ : SequenceClassifierModule
@@ -364,10 +409,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "ngram_order": [Interval(Integral, 0, None, closed="left")],
         "position_encoding": ["boolean", StrOptions({"auto"})],
         "conv_kernel": [Interval(Integral, 0, None, closed="left")],
+        "rocket_features": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "layout": [StrOptions({"auto", "time_first", "channels_first"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(_OPTIMIZER_NAMES), type],
@@ -405,10 +452,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         ngram_order=4,
         position_encoding="auto",
         conv_kernel=5,
+        rocket_features="auto",
         ngram_buckets="auto",
         unknown_id=None,
         input_type="auto",
-        max_epochs=30,
+        layout="auto",
+        max_epochs="auto",
         batch_size=64,
         lr=3e-3,
         optimizer="adam",
@@ -442,9 +491,11 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.ngram_order = ngram_order
         self.position_encoding = position_encoding
         self.conv_kernel = conv_kernel
+        self.rocket_features = rocket_features
         self.ngram_buckets = ngram_buckets
         self.unknown_id = unknown_id
         self.input_type = input_type
+        self.layout = layout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -496,6 +547,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 f"the same kind of data as in fit (or set input_type='{fitted}')."
             )
         kind = kind_class() if reset else self._input
+        if kind_class is FeatureInput:
+            X = self._in_time_first_layout(X, warn=reset)
         meta = {}
         # A 2-D float table of univariate sequences is a table like any other in sklearn:
         # its columns are checked against fit. Other forms are checked below.
@@ -521,9 +574,39 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             meta["n_features_in_"] = seqs.values.shape[1]
         if reset:
             meta["position_encoding_"] = _positions_for(self.position_encoding, seqs.lengths)
+            branch = kind_class is FeatureInput and self.rocket_features != 0
+            if self.rocket_features == "auto":
+                branch = branch and len(seqs) <= ROCKET_MAX_ROWS
+            meta["series_length_"] = int(seqs.lengths.max()) if branch and len(seqs) else 0
         if not reset:
             kind.check_fitted(seqs, name)
         return seqs, kind, meta
+
+    def _in_time_first_layout(self, X, *, warn):
+        """Real-valued ``X`` as (n_samples, T, n_features): transposed from `layout`
+        ``'channels_first'``; with ``'auto'`` and ``warn``, a warning for a 3-D array that
+        looks channels-first (fewer steps than features per step)."""
+        name = type(self).__name__
+        layout = getattr(self, "layout", "auto")
+        if layout == "channels_first":
+            if isinstance(X, list):
+                return [np.swapaxes(np.asarray(x), 0, 1) if np.ndim(x) == 2 else x for x in X]
+            if _ndim(X) == 3:
+                return np.swapaxes(np.asarray(X), 1, 2)
+            return X
+        if layout == "auto" and warn and _ndim(X) == 3 and not isinstance(X, list):
+            n, steps, features = np.shape(X)
+            if steps < features:
+                warnings.warn(
+                    f"{name} got a 3-D array of shape {np.shape(X)}, read as {n} series of "
+                    f"{steps} steps with {features} features each. If it is laid out as aeon "
+                    f"and sktime do, (n_cases, n_channels, n_timepoints), that is {n} series "
+                    f"of {features} steps: pass layout='channels_first'. Pass "
+                    "layout='time_first' to confirm the reading and silence this warning.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        return X
 
     def _prepare_targets(self, y, n_samples, sample_weight):
         name = type(self).__name__
@@ -620,17 +703,22 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(pool[valid]), None
 
     # ------------------------------------------------------------------ building the net
-    def _new_net(self, kind, n_classes, *, positions, device, valid_ds, rng, logit_offset):
+    def _new_net(
+        self, kind, n_classes, *, positions, device, valid_ds, rng, logit_offset, series_length=0
+    ):
         """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike.
 
-        ``positions`` is the resolved ``position_encoding`` (``position_encoding_``).
+        ``positions`` is the resolved ``position_encoding`` (``position_encoding_``),
+        ``series_length`` the ``series_length_`` of the series branch (0: none).
         """
         from ._net import build_module, build_net
 
         if self.distributed:  # the estimator picks the builder: _net never imports it
             from ._distributed import build_distributed_net as build_net
 
-        module = build_module(self, kind, n_classes, positions=positions)
+        module = build_module(
+            self, kind, n_classes, positions=positions, series_length=series_length
+        )
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
@@ -648,7 +736,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         # Plain attributes, not set_params: on an initialized net, set_params would
         # re-initialise the module we want to continue from.
         if epochs is None:  # partial_fit counts its own epochs
-            net.max_epochs = self.max_epochs
+            from ._net import epochs_for
+
+            net.max_epochs = epochs_for(self.max_epochs)
         net.train_split = validation_split(valid_ds)
         net.iterator_train__random_state = rng
         net.batch_size = self.batch_size
@@ -764,7 +854,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
 
         from ._batches import SequenceDataset
-        from ._net import seeded
+        from ._net import (
+            branch_carries,
+            fit_series_branch,
+            keep_recurrent_if_it_helps,
+            passes_for,
+            record_branch_only,
+            seeded,
+        )
 
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
         valid_ds = None
@@ -777,21 +874,31 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             valid_ds = SequenceDataset(seqs.subset(valid_idx), y_enc[valid_idx], w_valid)
 
         first_epoch = len(self.net_.history) if continuing else 0
+        passes = passes_for(self.max_epochs, len(train_ds), self.batch_size)
         with seeded(seed, device):
             if continuing:
-                net = self._continued_net(train_ds, rng, valid_ds=valid_ds)
+                net = self._continued_net(train_ds.repeated(passes), rng, valid_ds=valid_ds)
             else:
                 offset = self._logit_offset(y_enc[train_idx], w_train, len(classes))
                 net = self._new_net(
                     kind,
                     len(classes),
                     positions=meta["position_encoding_"],
+                    series_length=meta["series_length_"],
                     device=device,
                     valid_ds=valid_ds,
                     rng=rng,
                     logit_offset=offset,
                 )
-                net.fit(train_ds, None)
+                # the series branch first, in closed form; the recurrent part on top of it
+                # where a validation split can tell whether it helps
+                fit_series_branch(net.module, train_ds, valid_ds, seed=seed, device=device)
+                if valid_ds is None and branch_carries(net.module, train_ds):
+                    net.initialize()  # the branch alone: nothing to say the RNN would help
+                    record_branch_only(net, train_ds)
+                else:
+                    net.fit(train_ds.repeated(passes), None)
+                    keep_recurrent_if_it_helps(net, valid_ds)
 
         if no_valid is not None and len(net.history) > first_epoch:
             net.history[first_epoch]["validation"] = no_valid
@@ -901,6 +1008,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             classes_arr = self.classes_
         device = resolve_device(self.device, who=name) if first else self.device_
         seqs, kind, meta = self._validate_X(X, reset=first)
+        if first:  # the series branch is fitted in closed form on a whole training set
+            meta["series_length_"] = 0
         y_arr = self._check_y(y, len(seqs))
         y_enc = np.searchsorted(classes_arr, y_arr)
         unknown = (y_enc >= len(classes_arr)) | (
@@ -1003,13 +1112,18 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         kind = kind_named(fitted.get("input_type_")).from_fitted(fitted)
         # Saved before 'auto' existed: the parameter was a bool and said it.
         positions = bool(fitted.get("position_encoding_", self.position_encoding is True))
-        fitted = {**fitted, "position_encoding_": positions}
+        series_length = int(fitted.get("series_length_", 0))  # saved before it: no branch
+        fitted = {**fitted, "position_encoding_": positions, "series_length_": series_length}
         saved = state_dict.keys() if saved is None and not callable(state_dict) else saved
         self._read_legacy_attention(learned_query="pool.query" in (saved or ()))
         if callable(state_dict):
             from ._net import module_shapes
 
-            state_dict = state_dict(module_shapes(self, kind, len(classes), positions=positions))
+            state_dict = state_dict(
+                module_shapes(
+                    self, kind, len(classes), positions=positions, series_length=series_length
+                )
+            )
         # Mirror the callbacks of the original net (early stopping and the schedule exist
         # when validation data did), so that warm_start training continues alike. The
         # placeholder validation set is never read: fit passes its own.
@@ -1020,6 +1134,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             kind,
             len(classes),
             positions=positions,
+            series_length=series_length,
             device=device,
             valid_ds=placeholder,
             rng=np.random.RandomState(0),
@@ -1145,6 +1260,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         for part, value in _ADDED_MODULE_PARTS.items() if module is not None else ():
             if not hasattr(module, part):
                 setattr(module, part, value)  # pickled before that part existed
+        if module is not None:
+            state.setdefault("series_length_", 0)  # pickled before the series branch
         if module is not None and "position_encoding_" not in state:
             state["position_encoding_"] = module.position is not None  # before 'auto'
 

@@ -172,8 +172,9 @@ def explain(estimator, X, *, method="auto", vectorizer=None, tokens=None):
     module = getattr(clf, "module_", None)
     pooling = getattr(module, "pooling_name", clf.pooling)
     if method == "auto":
-        has_ngrams = getattr(module, "ngrams", None) is not None
-        method = "contributions" if has_ngrams or pooling != "attention" else "attention"
+        # a linear partner (n-grams, series branch) is part of the score attention misses
+        linear = any(getattr(module, part, None) is not None for part in ("ngrams", "rocket"))
+        method = "contributions" if linear or pooling != "attention" else "attention"
     if method == "attention" and pooling != "attention":
         raise ValueError(
             f"explain(method='attention') needs a {type(clf).__name__} fitted with "

@@ -70,7 +70,7 @@ class Explanation:
         the prediction (``decision_function`` times -1 when ``classes_[0]`` is predicted).
     parts : dict of str to ndarray, or None
         Each component's contributions per token: ``'recurrent'`` and, with an n-gram
-        term, ``'ngrams'``.
+        term, ``'ngrams'``, with the series branch, ``'rocket'``.
     part_baselines : dict of str to float, or None
         Each component's share of `baseline`.
     residual : float or None

@@ -52,6 +52,10 @@ if callbacks is not None:
         error = str(exc)
     with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as f:
         json.dump(dict(error=error, fitted=hasattr(clf, "net_")), f)
+    # leave the group before exiting: left to interpreter teardown, gloo's threads were
+    # sometimes destroyed while running ("terminate called without an active exception")
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
     sys.exit(0)
 clf.fit(X, y)
 again = pickle.loads(pickle.dumps(clf))
@@ -66,6 +70,8 @@ out = dict(
 )
 with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as f:
     json.dump(out, f)
+torch.distributed.barrier()
+torch.distributed.destroy_process_group()
 """
 
 

@@ -31,6 +31,7 @@ from torch import nn
 
 from .._ids import UNK_ID
 from ._module import CELLS, SequenceClassifierModule
+from ._rocket import downsample
 
 __all__ = ["ExportableSequenceModule"]
 
@@ -138,11 +139,15 @@ class ExportableSequenceModule(nn.Module):
         self.ngrams = copy.deepcopy(module.ngrams)
         self.position = copy.deepcopy(getattr(module, "position", None))
         self.conv = copy.deepcopy(getattr(module, "conv", None))
+        self.rocket = copy.deepcopy(getattr(module, "rocket", None))
+        self.branch_scale = copy.deepcopy(getattr(module, "branch_scale", None))
+        self.stride = int(getattr(module, "stride", 1))
         self.eval()
 
     def _inputs(self, X: torch.Tensor):
         """Left-aligned step inputs (batch, time, input_size), their mask, lengths, steps
-        and, for token input, the left-aligned ids (None for real-valued input)."""
+        and, for token input, the left-aligned ids (for real-valued input None, or with the
+        series branch the standardised steps and their mask before the front-end)."""
         batch = X.shape[0]
         if self.tokens:
             # One extra padding column: width >= 1 always (the module's own rule for width 0).
@@ -174,10 +179,15 @@ class ExportableSequenceModule(nn.Module):
             inputs = torch.zeros_like(values).scatter(1, index, values)
         steps = torch.arange(X.shape[1], device=X.device).unsqueeze(0)  # (1, time)
         valid = steps < lengths.unsqueeze(1)  # (batch, time), left-aligned mask
+        if self.rocket is not None:  # the series branch reads the standardised steps
+            aligned = (inputs, valid)
+        if self.stride > 1:  # the module's front-end: windows of `stride` steps
+            inputs, lengths, valid = downsample(inputs, lengths, self.stride)
+            steps = torch.arange(inputs.shape[1], device=X.device).unsqueeze(0)
         if self.conv is not None:  # as the module: on the left-aligned steps, zeros after
             inputs = self.conv(inputs, valid)
         if self.position is not None:  # positions count real steps from each row's first
-            inputs = inputs + self.position(X.shape[1], inputs)
+            inputs = inputs + self.position(inputs.shape[1], inputs)
         return inputs, valid, lengths, steps, aligned
 
     def encode(self, X: torch.Tensor):
@@ -223,4 +233,6 @@ class ExportableSequenceModule(nn.Module):
         logits = self.head(pooled)
         if self.ngrams is not None:
             logits = logits + self.ngrams(aligned, lengths)
+        if self.rocket is not None:
+            logits = logits + self.branch_scale * self.rocket(*aligned)
         return logits, torch.softmax(logits, dim=1)

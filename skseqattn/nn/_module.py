@@ -27,6 +27,7 @@ from ._attention import (
     ScaledDotAttention,
 )
 from ._ngrams import HashedNgramLinear
+from ._rocket import SeriesRocketLinear, downsample, stride_for, upsample_weights
 
 __all__ = ["SequenceClassifierModule", "CELLS", "POOLINGS", "ATTENTIONS"]
 
@@ -141,6 +142,18 @@ class SequenceClassifierModule(nn.Module):
     conv_kernel : int, default=0
         Width (odd) of a residual convolution over the step inputs before the RNN (see
         :class:`LocalConvolution`); 0 leaves it out.
+    rocket_features : int, default=0
+        For real-valued input: add to the logits the MiniRocket-style linear branch of about
+        this many features (see :class:`~skseqattn.nn._rocket.SeriesRocketLinear`); 0
+        leaves it out. It outputs zeros until its ``fit`` runs on training series.
+    series_length : int, default=0
+        Length of the longest training series (real-valued input): sets the branch's
+        dilations and, with `max_steps`, the front-end's window.
+    max_steps : int, default=None
+        For real-valued input: average windows of ``ceil(series_length / max_steps)``
+        steps before the RNN (:func:`~skseqattn.nn._rocket.downsample`), so that it reads
+        at most about ``max_steps`` steps; attention is spread back over the input's steps.
+        None reads every step.
 
     Notes
     -----
@@ -172,6 +185,9 @@ class SequenceClassifierModule(nn.Module):
         embedding_sparse: bool = False,
         position_encoding: bool = False,
         conv_kernel: int = 0,
+        rocket_features: int = 0,
+        series_length: int = 0,
+        max_steps: int | None = None,
     ):
         super().__init__()
         if (vocab_size is None) == (n_features is None):
@@ -234,6 +250,18 @@ class SequenceClassifierModule(nn.Module):
             self.ngrams = HashedNgramLinear(
                 n_classes, max_order=ngram_order, buckets=ngram_buckets, sparse=ngram_sparse
             )
+        self.rocket = None
+        self.stride = 1 if self.tokens else stride_for(int(series_length), max_steps)
+        if not self.tokens and rocket_features and series_length:
+            self.rocket = SeriesRocketLinear(
+                n_features, n_classes, int(series_length), n_outputs=int(rocket_features)
+            )
+            # a learned factor on the branch's scores (started at 1): where the branch's
+            # leave-one-out scores mislead, training turns it down
+            self.branch_scale = nn.Parameter(torch.ones(1))
+            # the recurrent part starts at zero: the logits are the branch's until it learns
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
         self._init_forget_gate(cell)
 
     def _init_forget_gate(self, cell):
@@ -266,6 +294,8 @@ class SequenceClassifierModule(nn.Module):
 
     def _encode_inputs(self, inputs: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
         """:meth:`encode` from the embedded inputs (batch, time, input_size) on."""
+        if getattr(self, "stride", 1) > 1:  # the front-end: windows of `stride` steps
+            inputs, lengths, mask = downsample(inputs, lengths, self.stride)
         batch, width = inputs.shape[0], inputs.shape[1]
         if self.conv is not None:
             inputs = self.conv(inputs, mask)
@@ -296,11 +326,15 @@ class SequenceClassifierModule(nn.Module):
             outputs = outputs.masked_fill(~mask.unsqueeze(-1), 0.0)
         return outputs, mask, final
 
-    def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Class logits of shape (batch, n_classes)."""
-        return self.forward_with_attention(X, lengths)[0]
+    def forward(self, X: torch.Tensor, lengths: torch.Tensor, branch_logits=None) -> torch.Tensor:
+        """Class logits of shape (batch, n_classes).
 
-    def forward_with_attention(self, X: torch.Tensor, lengths: torch.Tensor):
+        ``branch_logits`` (batch, n_classes), when given, stand in for the series branch's
+        output (training passes the branch's leave-one-out scores of the training rows).
+        """
+        return self.forward_with_attention(X, lengths, branch_logits)[0]
+
+    def forward_with_attention(self, X: torch.Tensor, lengths: torch.Tensor, branch_logits=None):
         """Class logits (batch, n_classes) and attention (batch, time, heads) in one pass.
 
         The attention is None unless ``pooling='attention'``.
@@ -310,9 +344,24 @@ class SequenceClassifierModule(nn.Module):
         logits = self.head(self.output_dropout(pooled))
         if self.ngrams is not None:
             logits = logits + self.ngrams(X, lengths, dtype=self.head.weight.dtype)
+        if getattr(self, "rocket", None) is not None:
+            if branch_logits is None:
+                branch_logits = self.rocket(X.to(logits.dtype), self._step_mask(X, lengths))
+            logits = logits + self.branch_scale.to(logits.dtype) * branch_logits.to(logits.dtype)
         if weights is not None:
-            weights = weights[:, : X.shape[1]]
+            weights = self._input_steps(weights, lengths, X.shape[1])
         return logits, weights
+
+    @staticmethod
+    def _step_mask(X, lengths):
+        steps = torch.arange(X.shape[1], device=X.device)
+        return steps.unsqueeze(0) < lengths.to(X.device).unsqueeze(1)  # (batch, time)
+
+    def _input_steps(self, weights, lengths, width):
+        """Per-step weights (batch, steps read, heads) on the input's own steps."""
+        if getattr(self, "stride", 1) > 1:
+            return upsample_weights(weights, lengths, self.stride, width)
+        return weights[:, :width]
 
     def attention_weights(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Attention weights of shape (batch, time, heads); only for attention pooling."""
@@ -321,7 +370,7 @@ class SequenceClassifierModule(nn.Module):
                 f"attention weights exist for pooling='attention' only, not {self.pooling_name!r}."
             )
         outputs, mask, final = self.encode(X, lengths)
-        return self.pool.weights(outputs, mask, final)[:, : X.shape[1]]
+        return self._input_steps(self.pool.weights(outputs, mask, final), lengths, X.shape[1])
 
     def contributions(
         self,
@@ -352,6 +401,8 @@ class SequenceClassifierModule(nn.Module):
           the score of the all-zero input.
         - ``'ngrams'`` (with an n-gram term): exact, see
           :meth:`HashedNgramLinear.token_scores`.
+        - ``'rocket'`` (with the series branch): exact, see
+          :meth:`~skseqattn.nn._rocket.SeriesRocketLinear.step_scores`.
 
         Call it in evaluation mode, outside :func:`torch.inference_mode` (it needs
         gradients with respect to the inputs; the parameters get none).
@@ -394,6 +445,12 @@ class SequenceClassifierModule(nn.Module):
                 ngram_steps, ngram_base = self.ngrams.token_scores(X, lengths)
                 steps[:, :, 1] = (ngram_steps * signs.unsqueeze(1)).sum(dim=-1)
                 baselines[:, 1] = (ngram_base * signs).sum(dim=-1)
+            if getattr(self, "rocket", None) is not None:
+                x = X.to(logits.dtype)
+                rocket_steps, rocket_base = self.rocket.step_scores(x, self._step_mask(X, lengths))
+                scale = self.branch_scale.to(logits.dtype)
+                steps[:, :, -1] = (rocket_steps * signs.unsqueeze(1)).sum(dim=-1) * scale
+                baselines[:, -1] = (rocket_base * signs).sum(dim=-1) * scale
         nodes = 0
         if width == 0:  # only empty rows: the recurrent part is all baseline
             baselines[:, 0] = score - baselines[:, 1:].sum(dim=1)
@@ -425,7 +482,8 @@ class SequenceClassifierModule(nn.Module):
     @property
     def contribution_parts(self) -> tuple:
         """Names of the parts :meth:`contributions` splits the score into."""
-        return ("recurrent",) if self.ngrams is None else ("recurrent", "ngrams")
+        parts = ("recurrent",) if self.ngrams is None else ("recurrent", "ngrams")
+        return parts + (("rocket",) if getattr(self, "rocket", None) is not None else ())
 
     def _recurrent_score(self, inputs, lengths, mask, signs):
         """Signed score (batch,) of the recurrent part from embedded inputs."""
