@@ -58,12 +58,7 @@ _TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
 
 # Fitted attributes read off the training data besides the input kind's own; fit records
 # them on reset, and warm starts, partial_fit and load carry them over.
-_FIT_META_ATTRS = (
-    "n_features_in_",
-    "feature_names_in_",
-    "position_encoding_",
-    "ngram_mixture_",
-)
+_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_")
 _NEEDS_VALIDATION = ("early_stopping", "lr_schedule")
 
 
@@ -132,17 +127,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         surname validation data it adds about 0.02 accuracy and 0.06 macro-F1. 0 leaves it out
         (the pure recurrent model); ignored for real-valued input. The attention weights
         describe the recurrent part only.
-    ngram_refit : bool, default=True
-        With an n-gram term, after training: fit the L2-regularised logistic regression
-        (``C=10``, LBFGS) over the table's own features on the training rows, in closed
-        form, and mix it into the network as ``a * network + b * regression``, with
-        ``(a, b)`` chosen on a small grid by the validation loss (``(1, 1)`` without
-        validation data). The mixture is folded into the head and the table, so the
-        fitted model has the same parts (explanations, save/load and ONNX export are
-        unchanged); ``ngram_mixture_`` holds ``(a, b)``, ``(1.0, 0.0)`` where the
-        regression did not help. The table trained with the network stops when the
-        network does; the regression is what makes TF-IDF + logistic regression strong
-        on sentences. Not used by ``partial_fit`` nor by a warm-started ``fit``.
     position_encoding : bool or 'auto', default='auto'
         Add to each step's input (embedded token or feature vector) a learned linear map,
         started at zero, of sinusoidal features of the step's position from the start, so
@@ -302,9 +286,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         ``'auto'`` chose from the training lengths (True when all were equal).
     feature_mean_, feature_scale_ : ndarray of shape (n_step_features,)
         Standardisation of real-valued input, computed over real (non-padded) steps.
-    ngram_mixture_ : tuple of (float, float) or None
-        ``(a, b)`` of `ngram_refit`: the fitted logits are ``a`` times the trained
-        network's plus ``b`` times the refitted regression's; None when no refit ran.
     module_ : SequenceClassifierModule
         The trained PyTorch module.
     net_ : skorch.NeuralNet
@@ -361,7 +342,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "position_encoding": ["boolean", StrOptions({"auto"})],
         "conv_kernel": [Interval(Integral, 0, None, closed="left")],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "ngram_refit": ["boolean"],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -403,7 +383,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         position_encoding="auto",
         conv_kernel=5,
         ngram_buckets="auto",
-        ngram_refit=True,
         unknown_id=None,
         input_type="auto",
         max_epochs=30,
@@ -441,7 +420,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.position_encoding = position_encoding
         self.conv_kernel = conv_kernel
         self.ngram_buckets = ngram_buckets
-        self.ngram_refit = ngram_refit
         self.unknown_id = unknown_id
         self.input_type = input_type
         self.max_epochs = max_epochs
@@ -774,22 +752,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     logit_offset=offset,
                 )
                 net.fit(train_ds, None)
-                mixture = None
-                if self.ngram_refit and net.module_.ngrams is not None:
-                    from ._linear import refit_ngrams
-
-                    valid_seqs = seqs.subset(valid_idx) if len(valid_idx) else None
-                    mixture = refit_ngrams(
-                        net,
-                        seqs.subset(train_idx),
-                        valid_seqs,
-                        y_train=y_enc[train_idx],
-                        y_valid=y_enc[valid_idx],
-                        w_train=w_train,
-                        w_valid=valid_ds.sample_weight if valid_ds is not None else None,
-                        offset=offset,
-                    )
-                meta = {**meta, "ngram_mixture_": mixture}
 
         if no_valid is not None and len(net.history) > first_epoch:
             net.history[first_epoch]["validation"] = no_valid
@@ -978,7 +940,6 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.input_type_ = kind.name
         for key, value in {**kind.fitted_attributes(), **fit_meta}.items():
             setattr(self, key, value)
-        self.ngram_mixture_ = fit_meta.get("ngram_mixture_")
         self._input = kind
         self.net_ = net
         self.module_ = net.module_
