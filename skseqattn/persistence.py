@@ -115,6 +115,7 @@ _ADDED_PARAMS = {
         "unknown_id": 1,  # ids above those seen in fit were read as 1
         "position_encoding": False,
         "conv_kernel": 0,
+        "average_checkpoints": 1,
     }
 }
 
