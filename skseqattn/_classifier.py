@@ -219,7 +219,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         :class:`~skseqattn._net.CheckpointAverage`), rather than the best epoch's alone.
         1 keeps the best epoch's weights (``best_epoch_``). Over 3 seeds of the real
         texts of ``benchmarks/bench_texts.py`` the mean of 3 lifts trec from 0.876 to
-        0.883 and narrows the spread between seeds.
+        0.883 and halves the spread between seeds, surname macro-F1 from 0.514 to 0.519,
+        and moves the other sets by less than 0.001.
     callbacks : list of skorch callbacks, default=None
         Extra callbacks for the skorch net.
     warm_start : bool, default=False
