@@ -202,7 +202,7 @@ def explain(estimator, X, *, method="auto", vectorizer=None, tokens=None):
     step_tokens = _step_tokens(seqs, kind, vec, strings)
     if tokens is not None:
         step_tokens = _check_tokens(tokens, seqs)
-    separator = "" if vec is not None and vec.analyzer == "char" else " "
+    separator = "" if vec is not None and vec._analyzer() == "char" else " "
 
     items = []
     for i in range(n_samples):

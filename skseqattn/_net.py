@@ -26,6 +26,7 @@ from skorch.helper import predefined_split
 from ._batches import BucketBatchIterator, SequenceDataset
 from ._callbacks import (
     BatchAccuracy,
+    CheckpointAverage,
     DenseGradientNormClipping,
     FiniteLossCheck,
     PlateauLRScheduler,
@@ -37,6 +38,7 @@ from ._precision import MixedPrecisionWarning, autocast_for, cpu_bfloat16_unsupp
 __all__ = [
     "OPTIMIZERS",
     "BatchAccuracy",
+    "CheckpointAverage",
     "DenseGradientNormClipping",
     "FiniteLossCheck",
     "MixedPrecisionWarning",
@@ -697,6 +699,9 @@ def build_net(
             sink=print if verbose else _noop,
         )
         callbacks.append(("early_stopping", stopping))
+    if valid_ds is not None and getattr(est, "average_checkpoints", 1) > 1:
+        # after early stopping, whose own end restores the best epoch first
+        callbacks.append(("checkpoint_average", CheckpointAverage(est.average_checkpoints)))
     from ._progress import progress_callbacks
 
     callbacks.extend(progress_callbacks(verbose))

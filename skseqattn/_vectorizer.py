@@ -39,9 +39,15 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
     Parameters
     ----------
-    analyzer : {'char', 'word'} or callable, default='char'
+    analyzer : {'auto', 'char', 'word'} or callable, default='auto'
         How a string is split into tokens.
 
+        - ``'auto'``: decided at ``fit`` from the training strings, and kept in
+          :attr:`analyzer_`: ``'word'`` for sentences (on average at least
+          three whitespace-separated tokens per non-empty string), ``'char'`` otherwise
+          (names, domains, codes, anything of one or two words). With a fixed
+          `vocabulary`, ``'char'`` if no token is longer than one character, else
+          ``'word'``.
         - ``'char'``: one token per Unicode code point. A character beyond the Basic
           Multilingual Plane (most emoji) is one code point; a combining mark is a code
           point of its own, as is each part of an emoji ZWJ sequence.
@@ -110,6 +116,10 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
     vocabulary_ : dict of str to int
         Token to id, ordered by id. Ids run from 2 to ``len(vocabulary_) + 1``.
 
+    analyzer_ : {'char', 'word', 'callable'}
+        The analyzer in use: `analyzer` itself, what ``'auto'`` chose, or ``'callable'``
+        for a callable `analyzer`.
+
     vocab_size_ : int
         Number of distinct ids, padding and unknown included: ``len(vocabulary_) + 2``,
         which is also the largest id plus one. Use it as the number of embeddings.
@@ -166,6 +176,8 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
     >>> X = vec.fit_transform(names)
     >>> vec.vocabulary_
     {'a': 2, 'b': 3, 'n': 4, 'o': 5}
+    >>> vec.analyzer_
+    'char'
     >>> X
     array([[2, 4, 4, 2],
            [3, 5, 3, 0],
@@ -182,7 +194,12 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
            [3, 5, 3],
            [0, 0, 0]])
 
-    Words instead of characters:
+    Sentences are split into words by default (``analyzer='auto'``):
+
+    >>> CharSequenceVectorizer().fit(["a cat sat here", "the dog ran off"]).analyzer_
+    'word'
+
+    Words whatever the input:
 
     >>> words = CharSequenceVectorizer(analyzer="word", unk_token="<unk>")
     >>> words.fit(["the cat", "the dog"]).vocabulary_
@@ -192,7 +209,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
     """
 
     _parameter_constraints: dict = {
-        "analyzer": [StrOptions({"char", "word"}), callable],
+        "analyzer": [StrOptions({"auto", "char", "word"}), callable],
         "lowercase": ["boolean"],
         "strip_accents": [StrOptions({"unicode", "ascii"}), None],
         "min_freq": [Interval(Integral, 1, None, closed="left")],
@@ -208,7 +225,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
     def __init__(
         self,
         *,
-        analyzer="char",
+        analyzer="auto",
         lowercase=False,
         strip_accents=None,
         min_freq=1,
@@ -334,7 +351,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
             unwrap_container(X, type(self).__name__, text=True), estimator_name=type(self).__name__
         )
         tokens, lengths = self._analyze(strings)
-        if self.analyzer == "char":
+        if self._analyzer() == "char":
             tokens = [chr(cp) for cp in tokens.tolist()]
         ends = np.cumsum(lengths).tolist()
         rows = [tokens[start:end] for start, end in zip([0, *ends[:-1]], ends)]
@@ -384,7 +401,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         tokens = id_to_text[ids[not_padding]].tolist()
         ends = np.cumsum(not_padding.sum(axis=1)).tolist()
         starts = [0, *ends[:-1]]
-        separator = "" if self.analyzer == "char" else " "
+        separator = "" if self._analyzer() == "char" else " "
         return [separator.join(tokens[start:end]) for start, end in zip(starts, ends)]
 
     def embedding_matrix(self, vectors, *, unknown="mean", dtype=np.float32):
@@ -523,17 +540,19 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
         """
         name = type(self).__name__
         dtype = _resolve_dtype(self.dtype)
-        tokens, lengths = self._analyze(strings)
+        analyzer = _choose_analyzer(self.analyzer, self.vocabulary, self._preprocess, strings)
+        tokens, lengths = self._analyze(strings, analyzer)
         if self.vocabulary is None:
-            vocabulary = self._learn_vocabulary(tokens)
+            vocabulary = self._learn_vocabulary(tokens, analyzer)
         else:
-            vocabulary = _vocabulary_from_param(self.vocabulary, self.analyzer, name)
+            vocabulary = _vocabulary_from_param(self.vocabulary, analyzer, name)
         vocab_size = len(vocabulary) + _FIRST_TOKEN_ID
         _resolve_dtype(dtype, vocab_size)
         _warn_if_padded_ids(strings, vocabulary, name)
         id_to_token = np.full(vocab_size, None, dtype=object)
         id_to_token[list(vocabulary.values())] = list(vocabulary)
 
+        self.analyzer_ = analyzer if isinstance(analyzer, str) else "callable"
         self.vocabulary_ = vocabulary
         self.vocab_size_ = vocab_size
         self.id_to_token_ = id_to_token
@@ -549,31 +568,42 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
             strings = list(map(_ACCENT_STRIPPERS[self.strip_accents], strings))
         return strings
 
-    def _analyze(self, strings):
+    def _analyzer(self):
+        """The analyzer of the fitted vectorizer: 'char', 'word' or the callable."""
+        if callable(self.analyzer):
+            return self.analyzer
+        # a vectorizer fitted (and pickled) before 'auto' existed has no analyzer_
+        return getattr(self, "analyzer_", self.analyzer)
+
+    def _analyze(self, strings, analyzer=None):
         """Split preprocessed strings into one flat run of tokens plus a length per string.
+
+        ``analyzer`` is the resolved analyzer ('char', 'word' or a callable); by default
+        the fitted one.
 
         Returns
         -------
         tokens : ndarray of uint32 (code points) for 'char', list of tokens otherwise
         lengths : ndarray of intp, shape (n_samples,)
         """
+        analyzer = self._analyzer() if analyzer is None else analyzer
         strings = self._preprocess(strings)
-        if self.analyzer == "char":
+        if analyzer == "char":
             lengths = np.fromiter(map(len, strings), dtype=np.intp, count=len(strings))
             # UTF-32 holds one code point per 4 bytes; 'surrogatepass' keeps lone
             # surrogates, and NUL characters are ordinary code points here.
             encoded = "".join(strings).encode("utf-32-le", "surrogatepass")
             return np.frombuffer(encoded, dtype="<u4"), lengths
-        if self.analyzer == "word":
+        if analyzer == "word":
             token_lists = [s.split() for s in strings]
         else:
-            token_lists = _call_analyzer(self.analyzer, strings, type(self).__name__)
+            token_lists = _call_analyzer(analyzer, strings, type(self).__name__)
         lengths = np.fromiter(map(len, token_lists), dtype=np.intp, count=len(token_lists))
         return list(itertools.chain.from_iterable(token_lists)), lengths
 
-    def _learn_vocabulary(self, tokens):
+    def _learn_vocabulary(self, tokens, analyzer):
         """Count tokens and return ``{token: id}``, most frequent first, ties by token."""
-        if self.analyzer == "char":
+        if analyzer == "char":
             counts = np.bincount(tokens) if tokens.size else np.zeros(0, dtype=np.intp)
             code_points = np.flatnonzero(counts >= self.min_freq)
             order = np.lexsort((code_points, -counts[code_points]))
@@ -600,7 +630,7 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
     def _encode(self, tokens, lengths, dtype):
         """Map analysed tokens to ids and lay them out as a padded matrix."""
-        if self.analyzer == "char":
+        if self._analyzer() == "char":
             ids = _char_ids(tokens, self.vocabulary_, dtype)
         else:
             ids = np.fromiter(
@@ -617,6 +647,27 @@ class CharSequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_k
 
 
 # ---------------------------------------------------------------------- helpers
+
+AUTO_MIN_WORDS = 3.0
+"""``analyzer='auto'`` splits into words when non-empty training strings have at least this
+many whitespace-separated tokens on average: sentences, not names or domains."""
+
+
+def _choose_analyzer(analyzer, vocabulary, preprocess, strings):
+    """Resolve ``analyzer='auto'``: from a fixed vocabulary's tokens if there is one (all
+    single characters: 'char'), else from the preprocessed training strings."""
+    if analyzer != "auto":
+        return analyzer
+    if vocabulary is not None and not isinstance(vocabulary, Mapping):
+        vocabulary = list(vocabulary)
+    if vocabulary is not None and len(vocabulary):
+        single = all(not isinstance(t, str) or len(t) <= 1 for t in vocabulary)
+        return "char" if single else "word"
+    counts = [len(s.split()) for s in preprocess(strings)]
+    counts = [c for c in counts if c]
+    if counts and sum(counts) / len(counts) >= AUTO_MIN_WORDS:
+        return "word"
+    return "char"
 
 
 _OUTLIER_RATIO = 8

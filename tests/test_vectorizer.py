@@ -449,7 +449,11 @@ def test_fixed_vocabulary_word_tokens():
         ({"vocabulary": {5: 2}}, TypeError, r"tokens must be str, got int \(5\)"),
         ({"vocabulary": ["a", "b", "a"]}, ValueError, r"token 'a' twice \(positions 0 and 2\)"),
         ({"vocabulary": ["a", None]}, TypeError, r"tokens must be str, got NoneType .* position 1"),
-        ({"vocabulary": ["ab"]}, ValueError, r"'ab' at position 0 has 2 characters"),
+        (
+            {"analyzer": "char", "vocabulary": ["ab"]},
+            ValueError,
+            r"'ab' at position 0 has 2 characters",
+        ),
         ({"vocabulary": {"": 2}}, ValueError, r"has 0 characters"),
         (
             {"vocabulary": ["a b"], "analyzer": "word"},
@@ -792,3 +796,72 @@ def test_fit_is_silent_on_ordinary_strings(rows, analyzer):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         vec.fit(rows)
+
+
+# ---------------------------------------------------------------------- analyzer='auto'
+
+
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        (["anna", "bob", "José María", ""], "char"),  # names, one or two words
+        (["google.com", "xkcd.org"], "char"),  # domains
+        (["how far is it ?", "who wrote hamlet", "", "a b"], "word"),  # 3 words on average
+        (["two words", "two more", "and three now"], "char"),  # 7 / 3 < 3
+        (["", "", "ab"], "char"),  # empty strings do not count
+    ],
+)
+def test_auto_analyzer_picks_words_for_sentences_and_chars_otherwise(texts, expected):
+    vec = CharSequenceVectorizer().fit(texts)
+    assert vec.analyzer == "auto"  # the parameter is left as given
+    assert vec.analyzer_ == expected
+    explicit = CharSequenceVectorizer(analyzer=expected).fit(texts)
+    assert vec.vocabulary_ == explicit.vocabulary_
+    np.testing.assert_array_equal(vec.transform(texts), explicit.transform(texts))
+    assert vec.inverse_transform(vec.transform(texts)) == explicit.inverse_transform(
+        explicit.transform(texts)
+    )
+    assert vec.tokenize(texts) == explicit.tokenize(texts)
+
+
+def test_auto_analyzer_follows_a_fixed_vocabulary():
+    sentences = ["the cat sat down", "a dog ran off now"]
+    assert CharSequenceVectorizer(vocabulary=["a", "b"]).fit(sentences).analyzer_ == "char"
+    words = CharSequenceVectorizer(vocabulary=["cat", "dog"]).fit(["tom", "rex"])
+    assert words.analyzer_ == "word"
+    np.testing.assert_array_equal(words.transform(["dog cat x"]), [[3, 2, 1]])
+
+
+def test_explicit_and_callable_analyzers_report_themselves():
+    texts = ["a cat sat here", "anna"]
+    assert CharSequenceVectorizer(analyzer="char").fit(texts).analyzer_ == "char"
+    assert CharSequenceVectorizer(analyzer="word").fit(["anna"]).analyzer_ == "word"
+    assert CharSequenceVectorizer(analyzer=str.split).fit(texts).analyzer_ == "callable"
+
+
+def test_auto_analyzer_decides_again_on_refit():
+    vec = CharSequenceVectorizer()
+    vec.fit(["one two three four", "five six seven"])
+    assert vec.analyzer_ == "word"
+    vec.fit(["anna", "bob"])  # a refit decides again
+    assert vec.analyzer_ == "char"
+    np.testing.assert_array_equal(vec.transform(["bob anna"]), [[3, 5, 3, 1, 2, 4, 4, 2]])
+
+
+def test_auto_analyzer_survives_pickle_and_old_pickles_read_the_parameter():
+    vec = CharSequenceVectorizer().fit(["how far is it ?", "who wrote this play"])
+    back = pickle.loads(pickle.dumps(vec))
+    assert back.analyzer_ == "word"
+    np.testing.assert_array_equal(back.transform(["who is it"]), vec.transform(["who is it"]))
+    old = CharSequenceVectorizer(analyzer="word").fit(["a b c"])
+    del old.analyzer_  # as fitted before analyzer_ existed
+    assert old.inverse_transform(old.transform(["c a"])) == ["c a"]
+
+
+def test_auto_analyzer_save_load_round_trip(tmp_path):
+    from skseqattn.persistence import load, save
+
+    vec = CharSequenceVectorizer().fit(["how far is it ?", "who wrote this play"])
+    loaded = load(save(vec, tmp_path / "vec.skseqattn"))
+    assert loaded.analyzer_ == "word"
+    np.testing.assert_array_equal(loaded.transform(["who is it"]), vec.transform(["who is it"]))
