@@ -866,13 +866,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         w_train = None if uniform else weights[train_idx] / weights[train_idx].mean()
 
         from ._batches import SequenceDataset
-        from ._net import (
+        from ._net import passes_for, seeded
+        from ._series_branch import (
             branch_carries,
             fit_series_branch,
             keep_recurrent_if_it_helps,
-            passes_for,
             record_branch_only,
-            seeded,
         )
 
         train_ds = SequenceDataset(seqs.subset(train_idx), y_enc[train_idx], w_train)
