@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import torch
 from sklearn.utils.estimator_checks import (
     check_methods_sample_order_invariance,
     check_methods_subset_invariance,
@@ -194,3 +195,22 @@ def test_fits_in_threads_equal_a_serial_fit():
         results = parallel(delayed(fit)() for _ in range(3))
     for proba in results:
         np.testing.assert_array_equal(proba, serial)
+
+
+def test_float32_inference_is_faster_path_with_close_scores_and_can_be_set_after_fit():
+    rng = np.random.RandomState(0)
+    X = rng.randint(2, 20, size=(120, 9))
+    y = (X[:, 0] > 10).astype(int)
+    clf = tiny_classifier(validation_fraction=None).fit(X, y)
+    exact = clf.predict_proba(X)
+    assert clf.get_params()["inference_precision"] == "float64"
+    fast = clf.set_params(inference_precision="float32").predict_proba(X)
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-5)
+    assert not np.array_equal(fast, exact)  # another computation, not the same one
+    # float32 layers are what the module itself holds; float64 is the cached copy
+    assert clf.net_.inference_module(None).rnn.weight_ih_l0.dtype == torch.float32
+    np.testing.assert_array_equal(
+        clf.set_params(inference_precision="float64").predict_proba(X), exact
+    )
+    with pytest.raises(ValueError, match="inference_precision='float16'.*'float64'"):
+        clf.set_params(inference_precision="float16").predict_proba(X)
