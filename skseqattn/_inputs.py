@@ -31,7 +31,6 @@ TypeError that says how to densify them.
 from __future__ import annotations
 
 import numbers
-import warnings
 from abc import ABC, abstractmethod
 from dataclasses import replace
 
@@ -711,7 +710,7 @@ def _check_embedding_rows(ids: np.ndarray, n_rows: int, embedding_dim: int, name
     distinct = int(np.unique(ids).size)
     if n_rows <= _SPARSE_IDS * max(distinct, 1):
         return
-    from ._memory import MEMORY_ENV, _size, memory_limit
+    from ._memory import _size, refuse_or_warn
 
     need = n_rows * embedding_dim * 4 * 4  # float32 weights, gradients, 2 Adam moments
     message = (
@@ -721,9 +720,4 @@ def _check_embedding_rows(ids: np.ndarray, n_rows: int, embedding_dim: int, name
         "ids to 1..n first, keeping 0 for padding (np.unique(X, return_inverse=True) gives "
         "the mapping), or encode strings with CharSequenceVectorizer, whose ids are dense."
     )
-    if need > memory_limit():
-        raise ValueError(
-            f"{message} This is over the memory limit ({MEMORY_ENV} raises it) and was "
-            "refused before anything was allocated."
-        )
-    warnings.warn(message, UserWarning, stacklevel=4)
+    refuse_or_warn(message, need, what="anything")

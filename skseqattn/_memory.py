@@ -24,7 +24,14 @@ import re
 
 import numpy as np
 
-__all__ = ["MEMORY_ENV", "memory_limit", "step_bytes", "batch_steps", "check_lengths"]
+__all__ = [
+    "MEMORY_ENV",
+    "memory_limit",
+    "step_bytes",
+    "batch_steps",
+    "check_lengths",
+    "refuse_or_warn",
+]
 
 MEMORY_ENV = "SKSEQATTN_MAX_BATCH_MEMORY"
 DEFAULT_LIMIT = 2 * 2**30
@@ -120,6 +127,21 @@ def check_lengths(lengths, module, mode: str, itemsize: int, *, who: str, rows=N
         f"or windows of at most {fits:,} steps), or raise the limit with the environment "
         f"variable {MEMORY_ENV} (e.g. {MEMORY_ENV}=8GiB) if the machine has the memory."
     )
+
+
+def refuse_or_warn(message: str, n_bytes: int, *, what: str, stacklevel: int = 4) -> None:
+    """Raise ``message`` as a ValueError when ``n_bytes`` exceed the limit, else warn it.
+
+    ``what`` names what was not allocated, for the error (e.g. ``'the matrix'``).
+    """
+    import warnings
+
+    if n_bytes > memory_limit():
+        raise ValueError(
+            f"{message} This is over the memory limit ({MEMORY_ENV} raises it) and was "
+            f"refused before {what} was allocated."
+        )
+    warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
 def _size(n_bytes: float) -> str:

@@ -692,7 +692,7 @@ def _check_outlier_width(lengths, width, dtype, estimator_name):
     typical = float(np.percentile(lengths, 99))
     if width <= _OUTLIER_RATIO * max(typical, 1.0):
         return
-    from ._memory import MEMORY_ENV, _size, memory_limit
+    from ._memory import _size, refuse_or_warn
 
     row = int(np.argmax(lengths))
     suggested = max(1, int(np.ceil(typical)))
@@ -704,12 +704,7 @@ def _check_outlier_width(lengths, width, dtype, estimator_name):
         f"max_len={suggested:,}, which truncates the outliers), or transform the long "
         "strings separately."
     )
-    if n_bytes > memory_limit():
-        raise ValueError(
-            f"{message} This is over the memory limit ({MEMORY_ENV} raises it) and was "
-            "refused before the matrix was allocated."
-        )
-    warnings.warn(message, UserWarning, stacklevel=4)
+    refuse_or_warn(message, n_bytes, what="the matrix")
 
 
 def _warn_if_padded_ids(strings, vocabulary, estimator_name):
