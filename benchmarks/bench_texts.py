@@ -48,15 +48,11 @@ import sys
 import time
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-# Benchmark the checkout, not whatever skseqattn may be installed elsewhere.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-if str(BENCH_DIR) not in sys.path:
-    sys.path.insert(0, str(BENCH_DIR))
+# the harness; importing it puts this checkout first on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    DATA_ROOT,
     RESULTS_DIR,
     format_table,
     load_labelled_folder,
@@ -65,7 +61,7 @@ from _common import (  # noqa: E402
     write_json,
 )
 
-DEFAULT_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
+DEFAULT_DATA = DATA_ROOT
 DEFAULT_OUT = RESULTS_DIR / "bench_texts.json"
 SETS = ("trec", "movie_reviews", "names", "first_names_de", "dga_families")
 MODELS = ("skseqattn", "tfidf-word", "tfidf-char")
