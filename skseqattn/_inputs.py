@@ -710,13 +710,13 @@ def _check_embedding_rows(ids: np.ndarray, n_rows: int, embedding_dim: int, name
     distinct = int(np.unique(ids).size)
     if n_rows <= _SPARSE_IDS * max(distinct, 1):
         return
-    from ._memory import _size, refuse_or_warn
+    from ._memory import format_bytes, refuse_or_warn
 
     need = n_rows * embedding_dim * 4 * 4  # float32 weights, gradients, 2 Adam moments
     message = (
         f"{name} got token id {int(ids.max()):,} among {distinct:,} distinct ids: the "
         f"embedding would have {n_rows:,} rows (one per id up to the largest), about "
-        f"{_size(need)} to train with embedding_dim={embedding_dim}. Map the distinct "
+        f"{format_bytes(need)} to train with embedding_dim={embedding_dim}. Map the distinct "
         "ids to 1..n first, keeping 0 for padding (np.unique(X, return_inverse=True) gives "
         "the mapping), or encode strings with CharSequenceVectorizer, whose ids are dense."
     )

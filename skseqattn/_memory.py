@@ -31,6 +31,7 @@ __all__ = [
     "batch_steps",
     "check_lengths",
     "refuse_or_warn",
+    "format_bytes",
 ]
 
 MEMORY_ENV = "SKSEQATTN_MAX_BATCH_MEMORY"
@@ -122,10 +123,11 @@ def check_lengths(lengths, module, mode: str, itemsize: int, *, who: str, rows=N
     doing = {"predict": "predicting", "explain": "explaining", "fit": "training on"}[mode]
     raise ValueError(
         f"{who}: row {row} has {length:,} steps; {doing} it would take about "
-        f"{_size(need)}, over the limit of {_size(limit)} per batch (about {fits:,} steps "
-        f"for this model). Cut long sequences first (CharSequenceVectorizer(max_len=...), "
-        f"or windows of at most {fits:,} steps), or raise the limit with the environment "
-        f"variable {MEMORY_ENV} (e.g. {MEMORY_ENV}=8GiB) if the machine has the memory."
+        f"{format_bytes(need)}, over the limit of {format_bytes(limit)} per batch (about "
+        f"{fits:,} steps for this model). Cut long sequences first "
+        f"(CharSequenceVectorizer(max_len=...), or windows of at most {fits:,} steps), or "
+        f"raise the limit with the environment variable {MEMORY_ENV} (e.g. "
+        f"{MEMORY_ENV}=8GiB) if the machine has the memory."
     )
 
 
@@ -144,7 +146,8 @@ def refuse_or_warn(message: str, n_bytes: int, *, what: str, stacklevel: int = 4
     warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
-def _size(n_bytes: float) -> str:
+def format_bytes(n_bytes: float) -> str:
+    """``n_bytes`` as a short text in GiB, MiB, KiB or bytes, for messages."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n_bytes >= scale:
             return f"{n_bytes / scale:.1f} {unit}"

@@ -692,7 +692,7 @@ def _check_outlier_width(lengths, width, dtype, estimator_name):
     typical = float(np.percentile(lengths, 99))
     if width <= _OUTLIER_RATIO * max(typical, 1.0):
         return
-    from ._memory import _size, refuse_or_warn
+    from ._memory import format_bytes, refuse_or_warn
 
     row = int(np.argmax(lengths))
     suggested = max(1, int(np.ceil(typical)))
@@ -700,7 +700,7 @@ def _check_outlier_width(lengths, width, dtype, estimator_name):
         f"{estimator_name}: row {row} has {int(width):,} tokens, "
         f"{width / max(typical, 1.0):,.0f} times the 99th percentile of the rows "
         f"({typical:,.0f}); with max_len=None every row is padded to it, a matrix of shape "
-        f"({len(lengths):,}, {int(width):,}) taking {_size(n_bytes)}. Set max_len (e.g. "
+        f"({len(lengths):,}, {int(width):,}) taking {format_bytes(n_bytes)}. Set max_len (e.g. "
         f"max_len={suggested:,}, which truncates the outliers), or transform the long "
         "strings separately."
     )

@@ -14,7 +14,7 @@ def _write(path, text, encoding="utf-8"):
 
 @pytest.fixture
 def data(tmp_path):
-    """A data folder with every set, a few lines each, in the layout of ../shared/data."""
+    """A data folder with every set, a few lines each, laid out as the benchmark expects."""
     root = tmp_path / "data"
     questions = [
         "DESC:manner How did serfdom develop ?",

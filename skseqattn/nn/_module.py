@@ -594,20 +594,21 @@ class SequenceClassifierModule(nn.Module):
                         grads[j] += (g[node.to(device)] * wp).sum(dim=0)
                     for i in idx[~node].tolist():
                         ends[j, i - n] = out[i - first]
-        per_pass = max(1, budget // n_points)  # jobs per backward pass
-        for first in range(0, jobs if budget >= n_points else 0, per_pass):
-            sel = slice(first, first + per_pass)
-            xj = x[sel]
-            k = len(xj)
-            tj = points[sel].to(device, dtype)  # (k, n + 2)
-            path = (tj.view(k, n_points, 1, 1) * xj.unsqueeze(1)).reshape(
-                (k * n_points,) + tuple(xj.shape[1:])
-            )
-            out, g = score_and_grad(path, sel, n_points)  # (k * (n + 2),)
-            g = g.view((k, n_points) + tuple(xj.shape[1:]))[:, :n]
-            wj = weights[sel].to(device, dtype).view(k, n, 1, 1)
-            grads[sel] = (g * wj).sum(dim=1)
-            ends[sel] = out.view(k, n_points)[:, n:]
+        else:  # whole jobs (all their points) per pass
+            per_pass = max(1, budget // n_points)  # jobs per backward pass
+            for first in range(0, jobs, per_pass):
+                sel = slice(first, first + per_pass)
+                xj = x[sel]
+                k = len(xj)
+                tj = points[sel].to(device, dtype)  # (k, n + 2)
+                path = (tj.view(k, n_points, 1, 1) * xj.unsqueeze(1)).reshape(
+                    (k * n_points,) + tuple(xj.shape[1:])
+                )
+                out, g = score_and_grad(path, sel, n_points)  # (k * (n + 2),)
+                g = g.view((k, n_points) + tuple(xj.shape[1:]))[:, :n]
+                wj = weights[sel].to(device, dtype).view(k, n, 1, 1)
+                grads[sel] = (g * wj).sum(dim=1)
+                ends[sel] = out.view(k, n_points)[:, n:]
         part = (x * grads).sum(dim=-1)  # (jobs, time)
         residual = (ends[:, 1] - ends[:, 0] - part.sum(dim=1)).abs().cpu()
         return part.detach(), residual
