@@ -246,6 +246,8 @@ def run_one(name, x_train, x_test, y_train, y_test, seed, classifier_params, vec
         vectorizer, classifier = model[0], model[-1]
         record["analyzer"] = str(getattr(vectorizer, "analyzer_", vectorizer.analyzer))
         record["epochs"] = int(classifier.n_epochs_)
+        record["ngram_blend"] = classifier.history_[-1].get("ngram_blend")
+        record["ngram_buckets"] = int(getattr(classifier, "ngram_buckets_", 0))
     return record
 
 
@@ -283,6 +285,9 @@ def summarise(records: list[dict]) -> list[dict]:
         }
         if "analyzer" in runs[0]:
             row["analyzer"] = runs[0]["analyzer"]
+        blends = [r["ngram_blend"]["weight"] for r in runs if r.get("ngram_blend")]
+        if "ngram_blend" in runs[0]:
+            row["blend"] = "/".join(f"{b:.2f}" for b in blends) if blends else "-"
         rows.append(row)
     for set_name in dict.fromkeys(r["set"] for r in rows):
         tfidf = [r for r in rows if r["set"] == set_name and r["model"] in TFIDF]
@@ -309,6 +314,7 @@ TABLE_COLUMNS = (
     ("predict_rows_per_s", "predict rows/s", ",.0f"),
     ("vs_baseline", "vs TF-IDF", "+.3f"),
     ("analyzer", "analyzer", "s"),
+    ("blend", "blend weights", "s"),
 )
 
 

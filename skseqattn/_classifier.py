@@ -60,6 +60,7 @@ _ADDED_PARAMS = {
     "rocket_features": 0,
     "layout": "auto",
     "average_checkpoints": 1,
+    "ngram_blend": None,
 }
 # The attributes of the network added since, absent from an older pickled module, with the
 # value that builds the network the older version built (None: no such part).
@@ -87,7 +88,13 @@ _TorchDevice.__module__, _TorchDevice.__qualname__ = "torch", "device"
 
 # Fitted attributes read off the training data besides the input kind's own; fit records
 # them on reset, and warm starts, partial_fit and load carry them over.
-_FIT_META_ATTRS = ("n_features_in_", "feature_names_in_", "position_encoding_", "series_length_")
+_FIT_META_ATTRS = (
+    "n_features_in_",
+    "feature_names_in_",
+    "position_encoding_",
+    "series_length_",
+    "ngram_buckets_",
+)
 
 ROCKET_MAX_ROWS = 4096
 """Most training series for which ``rocket_features='auto'`` turns the series branch on
@@ -210,6 +217,22 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         used as given. With Adam or AdamW the table is trained with PyTorch's
         ``SparseAdam``, which updates only the rows a batch touched (and applies no weight
         decay); other optimizers update it densely.
+    ngram_blend : float, 'auto' or None, default='auto'
+        For token input with the n-gram term: after training, fit an L2-regularised
+        logistic regression on exactly the n-gram table's features, and blend its scores
+        with the network's, ``(1 - a) * network + a * linear`` (see
+        :func:`~skseqattn._ngram_blend.blend_ngram_model`). The table, trained with the
+        recurrent part for a few epochs, falls short of such a model on sentences; the
+        blend gives the estimator a regularised sparse linear part, as TF-IDF + logistic
+        regression and NB-SVM (Wang and Manning, 2012) have. ``'auto'`` chooses the
+        penalty (C of 1 or 10), for two classes whether to weight the features by NB-SVM's
+        log-count ratios, and the weight ``a`` (0 to 1 by 0.05) by the validation rows'
+        cross-entropy, then refits the linear model on the training and validation rows;
+        without validation rows nothing is blended. A float is the weight ``a`` itself.
+        None (or 0) leaves the network as trained. The blend is folded into the head and
+        the table, so the fitted model has the same parts and size, saves and exports
+        alike, and explanations add up. ``ngram_blend_`` records the weight, the
+        history's last epoch what was chosen (``ngram_blend``).
     unknown_id : int or None, default=None
         For token input: which id stands for tokens not seen in fit. Only 0 (padding) is
         reserved otherwise; every other id, 1 included, is a token of its own.
@@ -373,6 +396,13 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     series_length_ : int
         With the series branch of `rocket_features` on: the longest training series, which
         set the branch's dilations and the RNN's window; 0 without the branch.
+    ngram_buckets_ : int
+        Rows of the n-gram table (`ngram_buckets`, or what its ``'auto'`` chose from the
+        number of classes); 0 without the table.
+    ngram_blend_ : float
+        The weight of the linear model blended into the network (`ngram_blend`); 0.0
+        where none was (real-valued input, no n-gram term, no validation rows, or a
+        weight of 0 chosen).
     feature_mean_, feature_scale_ : ndarray of shape (n_step_features,)
         Standardisation of real-valued input, computed over real (non-padded) steps.
     module_ : SequenceClassifierModule
@@ -432,6 +462,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "conv_kernel": [Interval(Integral, 0, None, closed="left")],
         "rocket_features": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "ngram_buckets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "ngram_blend": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"}), None],
         "unknown_id": [Interval(Integral, 1, None, closed="left"), None],
         "input_type": [StrOptions({"auto", "tokens", "features"})],
         "layout": [StrOptions({"auto", "time_first", "channels_first"})],
@@ -477,6 +508,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         conv_kernel=5,
         rocket_features="auto",
         ngram_buckets="auto",
+        ngram_blend="auto",
         unknown_id=None,
         input_type="auto",
         layout="auto",
@@ -518,6 +550,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.conv_kernel = conv_kernel
         self.rocket_features = rocket_features
         self.ngram_buckets = ngram_buckets
+        self.ngram_blend = ngram_blend
         self.unknown_id = unknown_id
         self.input_type = input_type
         self.layout = layout
@@ -731,12 +764,23 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ building the net
     def _new_net(
-        self, kind, n_classes, *, positions, device, valid_ds, rng, logit_offset, series_length=0
+        self,
+        kind,
+        n_classes,
+        *,
+        positions,
+        device,
+        valid_ds,
+        rng,
+        logit_offset,
+        series_length=0,
+        ngram_rows=None,
     ):
         """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike.
 
         ``positions`` is the resolved ``position_encoding`` (``position_encoding_``),
-        ``series_length`` the ``series_length_`` of the series branch (0: none).
+        ``series_length`` the ``series_length_`` of the series branch (0: none),
+        ``ngram_rows`` the rows of the n-gram table (``ngram_buckets_``).
         """
         from ._net import build_module, build_net
 
@@ -744,7 +788,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             from ._distributed import build_distributed_net as build_net
 
         module = build_module(
-            self, kind, n_classes, positions=positions, series_length=series_length
+            self,
+            kind,
+            n_classes,
+            positions=positions,
+            series_length=series_length,
+            ngram_rows=ngram_rows,
         )
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
@@ -864,6 +913,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             embedding_dim=self.embedding_dim,
         )
         seqs = kind.encode(seqs)
+        if not continuing:
+            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes), seqs)
 
         seed_rng = check_random_state(self.random_state)
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
@@ -882,6 +933,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         from ._batches import SequenceDataset
         from ._net import passes_for, seeded
+        from ._ngram_blend import blend_ngram_model
         from ._series_branch import (
             branch_carries,
             fit_series_branch,
@@ -911,6 +963,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     len(classes),
                     positions=meta["position_encoding_"],
                     series_length=meta["series_length_"],
+                    ngram_rows=meta["ngram_buckets_"],
                     device=device,
                     valid_ds=valid_ds,
                     rng=rng,
@@ -925,6 +978,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 else:
                     net.fit(train_ds.repeated(passes), None)
                     keep_recurrent_if_it_helps(net, valid_ds)
+            if not isinstance(kind, FeatureInput):
+                blend_ngram_model(net, train_ds, valid_ds, setting=self.ngram_blend, seed=seed)
 
         if no_valid is not None and len(net.history) > first_epoch:
             net.history[first_epoch]["validation"] = no_valid
@@ -1056,6 +1111,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             embedding_dim=self.embedding_dim,
         )
         seqs = kind.encode(seqs)
+        if first:  # the table is sized by the first chunk's n-grams
+            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes_arr), seqs)
         w_train = None if np.all(weights == weights[0]) else weights / weights.mean()
 
         from ._batches import SequenceDataset
@@ -1081,6 +1138,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     kind,
                     len(classes_arr),
                     positions=meta["position_encoding_"],
+                    ngram_rows=meta["ngram_buckets_"],
                     device=device,
                     valid_ds=None,
                     rng=rng,
@@ -1093,6 +1151,27 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         best_epoch = None if first else self.best_epoch_
         self._install(net, classes_arr, kind, fit_meta, best_epoch=best_epoch, device=device)
         return self
+
+    def _legacy_ngram_rows(self, kind, n_classes) -> int:
+        """The rows of a saved model's n-gram table, saved before ``ngram_buckets_``."""
+        if isinstance(kind, FeatureInput) or not self.ngram_order:
+            return 0
+        from ._net import ngram_buckets_for
+
+        return ngram_buckets_for(self.ngram_buckets, n_classes, legacy=True)
+
+    def _ngram_rows(self, kind, n_classes, seqs) -> int:
+        """``ngram_buckets_``: the rows of the n-gram table (0 without one); ``'auto'``
+        looks at the number of distinct n-grams in the training sequences ``seqs``."""
+        if isinstance(kind, FeatureInput) or not self.ngram_order:
+            return 0
+        from ._net import NGRAM_MAX_ROWS, ngram_buckets_for
+        from ._ngram_blend import count_distinct_ngrams
+
+        distinct = None
+        if self.ngram_buckets == "auto":
+            distinct = count_distinct_ngrams(seqs, self.ngram_order, NGRAM_MAX_ROWS // 2)
+        return ngram_buckets_for(self.ngram_buckets, n_classes, distinct=distinct)
 
     def _fit_meta(self):
         return {k: getattr(self, k) for k in _FIT_META_ATTRS if k in vars(self)}
@@ -1111,6 +1190,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         if getattr(net.module_, "embedding", None) is not None:
             self.embedding_dim_ = int(net.module_.embedding.embedding_dim)
         self.history_ = net.history
+        self.ngram_blend_ = _blend_weight(net.history)
         self.logit_offset_ = net.logit_offset
         self.n_epochs_ = len(net.history)
         self.best_epoch_ = best_epoch
@@ -1139,7 +1219,15 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         # Saved before 'auto' existed: the parameter was a bool and said it.
         positions = bool(fitted.get("position_encoding_", self.position_encoding is True))
         series_length = int(fitted.get("series_length_", 0))  # saved before it: no branch
-        fitted = {**fitted, "position_encoding_": positions, "series_length_": series_length}
+        rows = fitted.get("ngram_buckets_")
+        if rows is None:  # saved before it: the rule of 'auto' was the legacy one
+            rows = self._legacy_ngram_rows(kind, len(classes))
+        fitted = {
+            **fitted,
+            "position_encoding_": positions,
+            "series_length_": series_length,
+            "ngram_buckets_": int(rows),
+        }
         saved = state_dict.keys() if saved is None and not callable(state_dict) else saved
         self._read_legacy_attention(learned_query="pool.query" in (saved or ()))
         if callable(state_dict):
@@ -1147,7 +1235,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
             state_dict = state_dict(
                 module_shapes(
-                    self, kind, len(classes), positions=positions, series_length=series_length
+                    self,
+                    kind,
+                    len(classes),
+                    positions=positions,
+                    series_length=series_length,
+                    ngram_rows=int(rows),
                 )
             )
         # Mirror the callbacks of the original net (early stopping and the schedule exist
@@ -1161,6 +1254,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             len(classes),
             positions=positions,
             series_length=series_length,
+            ngram_rows=int(rows),
             device=device,
             valid_ds=placeholder,
             rng=np.random.RandomState(0),
@@ -1304,6 +1398,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 setattr(module, part, value)  # pickled before that part existed
         if module is not None:
             state.setdefault("series_length_", 0)  # pickled before the series branch
+            ngrams = getattr(module, "ngrams", None)  # pickled before ngram_buckets_
+            state.setdefault("ngram_buckets_", 0 if ngrams is None else ngrams.buckets)
         if module is not None and "position_encoding_" not in state:
             state["position_encoding_"] = module.position is not None  # before 'auto'
 
@@ -1453,3 +1549,9 @@ def _too_small(n, n_valid, n_classes, need):
 
 class _FeatureRecord(BaseEstimator):
     """Stand-in that receives ``n_features_in_`` / ``feature_names_in_`` from validate_data."""
+
+
+def _blend_weight(history) -> float:
+    """``ngram_blend_``: the blend weight the history's last epoch records, else 0.0."""
+    chosen = history[-1].get("ngram_blend") if len(history) else None
+    return float(chosen["weight"]) if isinstance(chosen, dict) else 0.0

@@ -114,8 +114,8 @@ ALLOWED = {
     "input kinds": ({"numpy", "ids", "sequences"}, {"sklearn", "net"}),
     "sequences": ({"numpy"}, set()),
     "net": (
-        {"torch", "skorch", "tqdm", "numpy", "errors", "sequences"},
-        {"joblib", "module"},
+        {"torch", "skorch", "tqdm", "numpy", "scipy", "errors", "sequences"},
+        {"joblib", "sklearn", "module"},
     ),
     "module": ({"torch", "numpy", "ids", "options"}, set()),
     "outside views": (

@@ -32,7 +32,10 @@ def _data(n=240, seed=0):
 
 
 def _fit(k, **params):
+    """Fit with ``average_checkpoints=k``; no blend after it, which would change the
+    averaged weights (tests/test_ngram_blend.py)."""
     recorder = Recorder()
+    params = {"ngram_blend": None, **params}
     clf = BiLSTMAttentionClassifier(
         average_checkpoints=k, validation_fraction=0.25, callbacks=[recorder], **TINY, **params
     )

@@ -179,6 +179,14 @@ def test_export_onnx_matches_predict_proba(params, tmp_path):
     assert worst < ATOL
 
 
+def test_export_onnx_matches_predict_proba_with_a_blended_linear_model(tmp_path):
+    clf = _fit_ids(ngram_blend=0.5, validation_fraction=0.25)
+    assert clf.ngram_blend_ == 0.5
+    path = export_onnx(clf, tmp_path / "model.onnx")
+    worst = _max_diff(_session(path), clf, _batches(np.random.RandomState(6), high=8))
+    assert worst < ATOL
+
+
 def test_export_onnx_graph_interface_and_metadata(tmp_path):
     clf = _fit_ids(cell="gru")
     model = onnx.load(export_onnx(clf, tmp_path / "m.onnx", opset_version=17))

@@ -1036,13 +1036,47 @@ def test_load_checks_the_weights_header_before_the_tensors(saved, tmp_path, edit
         # ids 2..8 and the row for unseen ids: n_ids_ = 10
         (dict(embedding_dim=10**6), "embedding_dim=1000000 needs at least 10000000 weights"),
         (dict(attention_heads=10**6), "attention_heads=1000000 needs at least 8000000"),
-        (dict(ngram_order=2, ngram_buckets=10**6), "ngram_buckets=1000000 needs at least"),
         (dict(num_layers=2), r"missing weights \['rnn.bias_hh_l1"),
     ],
 )
 def test_load_compares_parameters_with_the_weights_before_building(saved, tmp_path, params, match):
     with pytest.raises(FormatError, match=match):
         load(_rebuild(saved, tmp_path / "p", manifest=_edit_params(**params)))
+
+
+def _edit_fitted(**changes):
+    def edit(doc):
+        fitted = doc["estimator"]["__estimator__"]["fitted"]
+        for key, value in changes.items():
+            if value is None:
+                del fitted[key]
+            else:
+                fitted[key] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        (10**6, "ngram_buckets_=1000000 needs at least"),
+        (0, "ngram_buckets_ must be an int >= 1"),
+        ("65536", "ngram_buckets_ must be an int >= 1"),
+    ],
+)
+def test_load_sizes_the_ngram_table_by_ngram_buckets_and_checks_it(saved, tmp_path, rows, match):
+    with pytest.raises(FormatError, match=match):
+        load(_rebuild(saved, tmp_path / "r", manifest=_edit_fitted(ngram_buckets_=rows)))
+
+
+def test_a_file_without_ngram_buckets_gets_the_legacy_rule(saved, tmp_path):
+    """Saved before ``ngram_buckets_``: 'auto' meant 65,536 rows for these classes."""
+    original = load(saved)
+    assert original.ngram_buckets_ == original.module_.ngrams.buckets == 65536
+    older = load(_rebuild(saved, tmp_path / "o", manifest=_edit_fitted(ngram_buckets_=None)))
+    assert older.ngram_buckets_ == 65536
+    X = np.array([[2, 3, 4], [5, 6, 0]])
+    np.testing.assert_array_equal(older.predict_proba(X), original.predict_proba(X))
 
 
 def test_load_bounds_numbers_keys_depth_and_dtypes(saved, tmp_path):

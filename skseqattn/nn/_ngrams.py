@@ -20,11 +20,36 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["HashedNgramLinear"]
+__all__ = ["HashedNgramLinear", "ngram_hashes"]
 
 _MOD = 2_147_483_647  # 2**31 - 1: hashes stay below 2**31, products below 2**52
 _MULT = 1_000_003
 _MARKER = 1 << 30  # start / end of sequence; real ids are far below
+
+
+def ngram_hashes(X: torch.Tensor, lengths: torch.Tensor, max_order: int):
+    """Hashes below ``2**31 - 1`` (batch, time + 2, max_order) of every n-gram of orders 1
+    to ``max_order`` of the left-aligned ids ``X`` framed by start and end markers, and a
+    mask of the real ones (unigrams leave out the markers). An n-gram's bucket is its hash
+    modulo the number of buckets: see :meth:`HashedNgramLinear.ngram_ids`."""
+    batch, width = X.shape[0], X.shape[1]
+    X = X.long()
+    lengths = lengths.to(X.device, torch.int64).unsqueeze(1)  # (batch, 1)
+    pos = torch.arange(width + 2, device=X.device).unsqueeze(0)  # (1, time + 2)
+    framed = torch.cat([X.new_zeros(batch, 1), X, X.new_zeros(batch, 1)], dim=1)
+    marker = (pos == 0) | (pos == lengths + 1)
+    framed = torch.where(marker, torch.full_like(framed, _MARKER), framed)
+    h = torch.zeros_like(framed)
+    hashes, masks = [], []
+    for n in range(1, max_order + 1):
+        back = torch.nn.functional.pad(framed, (n - 1, 0))[:, : width + 2]
+        h = (h * _MULT + back + 1) % _MOD
+        valid = (pos >= n - 1) & (pos <= lengths + 1)
+        if n == 1:
+            valid = valid & ~marker
+        hashes.append(h)
+        masks.append(valid)
+    return torch.stack(hashes, dim=2), torch.stack(masks, dim=2)
 
 
 class HashedNgramLinear(nn.Module):
@@ -80,24 +105,8 @@ class HashedNgramLinear(nn.Module):
         Position ``p`` of order ``n`` holds the n-gram that ends at step ``p`` of the
         sequence framed by markers (step 0 is the start marker, ``lengths + 1`` the end).
         """
-        batch, width = X.shape[0], X.shape[1]
-        X = X.long()
-        lengths = lengths.to(X.device, torch.int64).unsqueeze(1)  # (batch, 1)
-        pos = torch.arange(width + 2, device=X.device).unsqueeze(0)  # (1, time + 2)
-        framed = torch.cat([X.new_zeros(batch, 1), X, X.new_zeros(batch, 1)], dim=1)
-        marker = (pos == 0) | (pos == lengths + 1)
-        framed = torch.where(marker, torch.full_like(framed, _MARKER), framed)
-        h = torch.zeros_like(framed)
-        ids, masks = [], []
-        for n in range(1, self.max_order + 1):
-            back = torch.nn.functional.pad(framed, (n - 1, 0))[:, : width + 2]
-            h = (h * _MULT + back + 1) % _MOD
-            valid = (pos >= n - 1) & (pos <= lengths + 1)
-            if n == 1:
-                valid = valid & ~marker
-            ids.append(h % self.buckets)
-            masks.append(valid)
-        return torch.stack(ids, dim=2), torch.stack(masks, dim=2)
+        hashes, valid = ngram_hashes(X, lengths, self.max_order)
+        return hashes % self.buckets, valid
 
     def forward(self, X: torch.Tensor, lengths: torch.Tensor, dtype=None) -> torch.Tensor:
         """Scores of shape (batch, n_classes), summed in ``dtype`` (the table's by default)."""

@@ -105,10 +105,17 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
             dim = est.embedding_dim
             needs.append(("embedding_dim", dim, dim * max(n_ids, hidden)))
         if est.ngram_order:
-            from .._net import ngram_buckets_for  # 'auto' is a rule on the number of classes
+            rows = fitted.get("ngram_buckets_")
+            if rows is None:  # saved before it: 'auto' was the legacy rule on the classes
+                from .._net import ngram_buckets_for
 
-            rows = ngram_buckets_for(est.ngram_buckets, n_classes)
-            needs.append(("ngram_buckets", est.ngram_buckets, rows * n_classes))
+                rows = ngram_buckets_for(est.ngram_buckets, n_classes, legacy=True)
+            if not _is_int(rows) or rows < 1:
+                raise FormatError(
+                    f"{where}: ngram_buckets_ must be an int >= 1 with ngram_order > 0, got "
+                    f"{_short(rows)}; the file was altered."
+                )
+            needs.append(("ngram_buckets_", rows, rows * n_classes))
     else:
         n_features = sizes["n_features"]
         needs.append(("len(feature_mean_)", n_features, n_features * hidden))

@@ -1,0 +1,230 @@
+"""The convex linear model blended into the n-gram table (``ngram_blend``)."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skseqattn import explain
+from skseqattn._net import ngram_buckets_for
+from skseqattn._ngram_blend import (
+    BLEND_WEIGHTS,
+    _nb_ratios,
+    count_distinct_ngrams,
+    ngram_features,
+)
+from skseqattn._sequences import RaggedSequences
+from skseqattn.nn import HashedNgramLinear
+from skseqattn.persistence import load, save
+
+from conftest import tiny_classifier
+
+
+def _task(n=240, seed=0, classes=2):
+    """Ragged id sequences; the class is which of `classes` marker ids occurs most."""
+    rng = np.random.RandomState(seed)
+    X = np.zeros((n, 12), dtype=np.int64)
+    y = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        length = rng.randint(3, 13)
+        row = rng.randint(3 + classes, 20, size=length)
+        label = rng.randint(classes)
+        row[rng.randint(length)] = 3 + label
+        X[i, :length] = row
+        y[i] = label
+    return X, y
+
+
+def _rows(X):
+    lengths = (X != 0).sum(axis=1)
+    return RaggedSequences.from_list([r[:k] for r, k in zip(X, lengths)])
+
+
+# --------------------------------------------------------------------------- the features
+def test_ngram_features_reproduce_the_table_exactly():
+    layer = HashedNgramLinear(3, max_order=3, buckets=101)
+    with torch.no_grad():
+        layer.table.weight.copy_(torch.randn(101, 3, generator=torch.Generator().manual_seed(0)))
+    X = np.array([[5, 6, 7, 0], [9, 0, 0, 0], [0, 0, 0, 0], [4, 4, 4, 4]])
+    seqs = _rows(X)
+    features = ngram_features(layer, seqs)
+    assert features.shape == (4, 101)
+    expected = layer(torch.from_numpy(X), torch.from_numpy(seqs.lengths)).detach().double().numpy()
+    got = features @ layer.table.weight.detach().double().numpy() * layer.gain
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    # a repeated n-gram counts each time it occurs: row 3 holds 4 + 5 + 4 n-grams, the
+    # unigram 4 four times, each n-gram at 1 / sqrt(13)
+    assert features[3].sum() == pytest.approx(13 / np.sqrt(13))
+    assert features[3].max() >= 4 / np.sqrt(13) - 1e-12
+    assert features[2].nnz == 1 and features[2].sum() == pytest.approx(1.0)  # (start, end)
+
+
+def test_nb_ratios_are_log_count_ratios_of_binarised_features():
+    features = sparse.csr_matrix(np.array([[2.0, 0.0, 1.0], [0.0, 1.0, 1.0], [3.0, 0.0, 0.0]]))
+    y = np.array([1, 0, 1])
+    r = _nb_ratios(features, y, None)
+    pos = 1 + np.array([2.0, 0.0, 1.0])  # presence counts in class 1, smoothed
+    neg = 1 + np.array([0.0, 1.0, 1.0])
+    np.testing.assert_allclose(r, np.log(pos / pos.sum()) - np.log(neg / neg.sum()))
+
+
+# --------------------------------------------------------------------------- in fit
+def test_auto_records_its_choice_and_the_weight_is_one_of_the_grid():
+    X, y = _task()
+    clf = tiny_classifier(validation_fraction=0.25).fit(X, y)
+    chosen = clf.history_[-1]["ngram_blend"]
+    assert set(chosen) == {"weight", "C", "nb"}
+    assert clf.ngram_blend_ == chosen["weight"]
+    assert np.isclose(BLEND_WEIGHTS, clf.ngram_blend_).any()
+
+
+def test_weight_one_leaves_exactly_the_logistic_regression():
+    """With ``ngram_blend=1.0`` the head is zero and the table holds the linear model,
+    refitted on the training and validation rows: the scores are its decision values."""
+    X, y = _task(seed=1)
+    clf = tiny_classifier(ngram_blend=1.0, validation_fraction=0.25).fit(X, y)
+    assert clf.ngram_blend_ == 1.0
+    module = clf.module_
+    assert torch.count_nonzero(module.head.weight) == 0
+    features = ngram_features(module.ngrams, _rows(X))
+    C, nb = clf.history_[-1]["ngram_blend"]["C"], clf.history_[-1]["ngram_blend"]["nb"]
+    scaled = features @ sparse.diags(_nb_ratios(features, y, None)) if nb else features
+    reference = LogisticRegression(C=C, solver="newton-cg", max_iter=100, tol=1e-4)
+    reference.fit(scaled, y)
+    margin = clf.decision_function(X)
+    np.testing.assert_allclose(margin, reference.decision_function(scaled), atol=2e-3)
+    assert (clf.predict(X) == reference.predict(scaled)).mean() > 0.99
+
+
+def test_none_and_zero_leave_the_network_as_trained():
+    X, y = _task(seed=2)
+    plain = tiny_classifier(ngram_blend=None).fit(X, y)
+    zero = tiny_classifier(ngram_blend=0.0).fit(X, y)
+    np.testing.assert_array_equal(plain.predict_proba(X), zero.predict_proba(X))
+    assert plain.ngram_blend_ == zero.ngram_blend_ == 0.0
+    assert "ngram_blend" not in plain.history_[-1]
+
+
+def test_blend_is_the_weighted_sum_of_network_and_linear_scores():
+    X, y = _task(seed=3)
+    net_only = tiny_classifier(ngram_blend=None).fit(X, y)
+    half = tiny_classifier(ngram_blend=0.5).fit(X, y)
+    alone = tiny_classifier(ngram_blend=1.0).fit(X, y)
+    # one seed, one split: the same network, the same linear model
+    assert half.history_[-1]["ngram_blend"] == {**alone.history_[-1]["ngram_blend"], "weight": 0.5}
+    np.testing.assert_allclose(
+        half._logits(X),
+        0.5 * net_only._logits(X) + 0.5 * alone._logits(X),
+        atol=1e-5,
+    )
+
+
+def test_auto_without_validation_rows_blends_nothing():
+    X, y = _task(seed=4)
+    clf = tiny_classifier(validation_fraction=None).fit(X, y)
+    assert clf.ngram_blend_ == 0.0
+    reference = tiny_classifier(validation_fraction=None, ngram_blend=None).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+
+
+def test_a_fixed_weight_without_validation_uses_the_default_penalty():
+    X, y = _task(seed=5)
+    clf = tiny_classifier(validation_fraction=None, ngram_blend=0.3).fit(X, y)
+    assert clf.history_[-1]["ngram_blend"] == {"weight": 0.3, "C": 10.0, "nb": False}
+
+
+def test_multiclass_blend_and_no_nb_weighting():
+    X, y = _task(seed=6, n=300, classes=4)
+    clf = tiny_classifier(ngram_blend=1.0, validation_fraction=0.25).fit(X, y)
+    assert clf.history_[-1]["ngram_blend"]["nb"] is False  # NB weights are for two classes
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert (clf.predict(X) == y).mean() > 0.8  # the marker id is a unigram
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "always"])
+def test_invalid_ngram_blend_is_refused(value):
+    X, y = _task(n=40)
+    with pytest.raises(InvalidParameterError, match="ngram_blend"):
+        tiny_classifier(ngram_blend=value).fit(X, y)
+
+
+def test_real_valued_input_ignores_it():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 10, 2).astype(np.float32)
+    y = (X[:, :, 0].mean(axis=1) > 0).astype(int)
+    clf = tiny_classifier(ngram_blend=1.0, rocket_features=0).fit(X, y)
+    assert clf.ngram_blend_ == 0.0
+
+
+# --------------------------------------------------------------------------- the fitted model
+def test_explanations_add_up_and_save_load_round_trips(tmp_path):
+    X, y = _task(seed=7)
+    clf = tiny_classifier(ngram_blend=0.6, validation_fraction=0.25).fit(X, y)
+    exp = explain(clf, X[:6], method="contributions")
+    margin = clf.decision_function(X[:6])  # two classes: the score is signed towards it
+    score = np.where(clf.predict(X[:6]) == clf.classes_[1], margin, -margin)
+    for i, row in enumerate(exp):
+        assert row.score == pytest.approx(score[i], abs=1e-5)
+        assert row.baseline + row.contributions.sum() == pytest.approx(row.score, abs=1e-4)
+    path = tmp_path / "blend.skseqattn"
+    save(clf, path)
+    back = load(path)
+    assert back.ngram_blend_ == clf.ngram_blend_
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert clone(clf).get_params()["ngram_blend"] == 0.6
+
+
+# --------------------------------------------------------------------------- the table's size
+def test_count_distinct_ngrams_counts_each_framed_ngram_once():
+    X = np.array([[5, 6, 5, 6], [5, 6, 0, 0], [0, 0, 0, 0]])
+    seqs = _rows(X)
+    S, E = "start", "end"
+    grams = set()
+    for row in ([5, 6, 5, 6], [5, 6], []):
+        framed = [S, *row, E]
+        grams |= {(t,) for t in row}
+        for n in (2, 3):
+            grams |= {tuple(framed[i : i + n]) for i in range(len(framed) - n + 1)}
+    assert count_distinct_ngrams(seqs, 3, stop_at=10**6) == len(grams)
+    assert count_distinct_ngrams(seqs, 3, stop_at=2) == len(grams)  # one chunk: all of it
+
+
+@pytest.mark.parametrize(
+    "distinct, n_classes, rows",
+    [
+        (None, 2, 65536),  # the legacy rule
+        (1000, 2, 65536),
+        (32768, 18, 65536),
+        (32769, 2, 131072),
+        (300_000, 2, 1 << 20),
+        (300_000, 18, (1 << 22) // 18),  # 16 MiB of floats at most
+        (300_000, 100, 65536),
+        (300_000, 1000, 16777),  # beyond 256 classes: the legacy rule
+    ],
+)
+def test_auto_rows_grow_with_the_distinct_ngrams_within_a_budget(distinct, n_classes, rows):
+    assert ngram_buckets_for("auto", n_classes, distinct=distinct) == rows
+    assert ngram_buckets_for(4096, n_classes, distinct=distinct) == 4096
+    assert ngram_buckets_for("auto", n_classes, distinct=distinct, legacy=True) == (
+        ngram_buckets_for("auto", n_classes)
+    )
+
+
+def test_fit_sizes_the_table_by_its_ngrams_and_records_it():
+    rng = np.random.RandomState(0)
+    X = rng.randint(2, 3000, size=(1500, 12))  # about 57,000 distinct n-grams
+    y = rng.randint(2, size=1500)
+    clf = tiny_classifier(max_epochs=1, ngram_blend=None).fit(X, y)
+    assert clf.ngram_buckets_ == clf.module_.ngrams.buckets == 1 << 17
+    small = tiny_classifier(max_epochs=1, ngram_blend=None).fit(X[:50], y[:50])
+    assert small.ngram_buckets_ == 65536
+    fixed = tiny_classifier(max_epochs=1, ngram_buckets=1024).fit(X[:50], y[:50])
+    assert fixed.ngram_buckets_ == 1024
+    streamed = tiny_classifier(ngram_blend=None).partial_fit(X[:50], y[:50], classes=[0, 1])
+    streamed.partial_fit(X, y)  # the first chunk sized it
+    assert streamed.ngram_buckets_ == streamed.module_.ngrams.buckets == 65536
+    assert tiny_classifier(ngram_order=0, max_epochs=1).fit(X[:50], y[:50]).ngram_buckets_ == 0
