@@ -14,8 +14,9 @@ and prediction throughput (test series per second) for
   dependency, installed aside; skipped with a note when aeon does not import).
 
 It prints one table (per set and model: mean accuracy over ``--seeds`` seeds 0, 1, ...,
-its spread min-max, mean fit seconds and predicted series per second; then the mean over
-sets per model) and writes JSON to ``benchmarks/results/bench_series.json``. Timings are
+its spread min-max, mean fit seconds, predicted series per second and, for skseqattn, the
+``normalization_`` its fits used, e.g. what ``normalization='auto'`` picked; then the mean
+over sets per model) and writes JSON to ``benchmarks/results/bench_series.json``. Timings are
 wall-clock on whatever machine runs it (here a shared 2-core CPU): compare within one run.
 
 Usage: ``PYTHONPATH=.:/tmp/aeonenv SKSEQATTN_NUM_THREADS=1 python benchmarks/bench_series.py
@@ -135,6 +136,7 @@ def summarize(records) -> list[dict]:
     for name, model in keys:
         group = [r for r in records if r["set"] == name and r["model"] == model]
         acc = np.array([r["accuracy"] for r in group])
+        picked = [r["normalization"] for r in group if r.get("normalization")]
         rows.append(
             {
                 "set": name,
@@ -144,6 +146,7 @@ def summarize(records) -> list[dict]:
                 "spread": float(acc.max() - acc.min()),
                 "fit_s": float(np.mean([r["fit_s"] for r in group])),
                 "predict_per_s": float(np.mean([r["predict_per_s"] for r in group])),
+                "normalization": "/".join(dict.fromkeys(picked)) or None,
             }
         )
     n_sets = len({r["set"] for r in rows})
@@ -173,6 +176,7 @@ COLUMNS = [
     ("spread", "spread", ".3f"),
     ("fit_s", "fit s", ".1f"),
     ("predict_per_s", "predict series/s", ",.0f"),
+    ("normalization", "normalization", "s"),
 ]
 
 
@@ -212,6 +216,7 @@ def run(args) -> dict:
                     "accuracy": float(np.mean(np.asarray(pred) == y_test)),
                     "fit_s": fit_s,
                     "predict_per_s": len(X_test) / max(predict_s, 1e-9),
+                    "normalization": getattr(est, "normalization_", None),
                 }
                 records.append(record)
                 print(

@@ -58,6 +58,22 @@ def test_summary_means_over_seeds_and_sets(bench):
     assert means[0]["accuracy"] == pytest.approx(0.85)
 
 
+def test_summary_says_which_normalization_the_fits_used(bench):
+    records = [
+        {"set": "A", "model": m, "accuracy": 1.0, "fit_s": 1.0, "predict_per_s": 1.0, **extra}
+        for m, extra in [
+            ("skseqattn", {"normalization": "global"}),
+            ("skseqattn", {"normalization": "series"}),
+            ("skseqattn", {"normalization": "global"}),
+            ("minirocket", {"normalization": None}),
+        ]
+    ]
+    rows = bench.summarize(records)
+    assert [r.get("normalization") for r in rows] == ["global/series", None, None, None]
+    table = bench.format_table(rows, bench.COLUMNS)
+    assert table.splitlines()[0].endswith("normalization") and "global/series" in table
+
+
 def test_run_on_a_tiny_set_writes_json(bench, tmp_path, capsys):
     rng = np.random.RandomState(0)
 
