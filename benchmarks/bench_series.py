@@ -19,8 +19,13 @@ its spread min-max, mean fit seconds, predicted series per second and, for skseq
 over sets per model) and writes JSON to ``benchmarks/results/bench_series.json``. Timings are
 wall-clock on whatever machine runs it (here a shared 2-core CPU): compare within one run.
 
+``--rescale`` multiplies each series (training and test) by a random factor in [0.1, 10] and
+shifts it by a random offset in [-10, 10] (the same draws for every model): the UCR sets are
+z-normalised per series, so this is how they look to a model when each series' level and
+scale are nuisance, as with raw sensor readings.
+
 Usage: ``PYTHONPATH=.:/tmp/aeonenv SKSEQATTN_NUM_THREADS=1 python benchmarks/bench_series.py
-[--data DIR] [--sets GunPoint ...] [--seeds 3] [--models skseqattn minirocket]``
+[--data DIR] [--sets GunPoint ...] [--seeds 3] [--models skseqattn minirocket] [--rescale]``
 """
 
 from __future__ import annotations
@@ -82,6 +87,11 @@ def as_model_input(X):
     if len({x.shape for x in X}) == 1 and X[0].shape[1] == 1:
         return np.stack([x[:, 0] for x in X]).astype(np.float32)
     return [x.astype(np.float32) for x in X]
+
+
+def rescale(X, rng):
+    """Each series times ``10 ** U(-1, 1)`` plus ``U(-10, 10)`` (one draw per series)."""
+    return [x * 10 ** rng.uniform(-1, 1) + rng.uniform(-10, 10) for x in X]
 
 
 def pad_end(X, length=None):
@@ -193,6 +203,9 @@ def run(args) -> dict:
     for name in names:
         X_train, y_train = read_ts(data / name / f"{name}_TRAIN.ts")
         X_test, y_test = read_ts(data / name / f"{name}_TEST.ts")
+        if args.rescale:
+            rng = np.random.RandomState(0)
+            X_train, X_test = rescale(X_train, rng), rescale(X_test, rng)
         for model, (make, convert) in models.items():
             for seed in range(args.seeds):
                 est = make(seed)
@@ -233,6 +246,7 @@ def run(args) -> dict:
         "skseqattn": str(Path(skseqattn.__file__).resolve().parent),
         "data": str(data),
         "params": args.params,
+        "rescale": bool(args.rescale),
         "machine": machine_info(),
         "records": records,
         "summary": rows,
@@ -249,6 +263,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
     parser.add_argument("--params", type=json.loads, default={})
+    parser.add_argument("--rescale", action="store_true")
     parser.add_argument("--output", default=str(RESULTS_DIR / "bench_series.json"))
     return run(parser.parse_args(argv))
 

@@ -97,6 +97,16 @@ def test_run_on_a_tiny_set_writes_json(bench, tmp_path, capsys):
     assert record["accuracy"] == 1.0 and record["n_train"] == 20 and record["length"] == 12
 
 
+def test_rescale_draws_one_factor_and_offset_per_series(bench):
+    X = [np.arange(4.0)[:, None], np.ones((2, 1))]
+    out = bench.rescale(X, np.random.RandomState(0))
+    factor = (out[0][1] - out[0][0])[0]
+    assert 0.1 <= factor <= 10 and np.allclose(np.diff(out[0][:, 0]), factor)
+    assert -10 <= out[0][0, 0] <= 10 and np.ptp(out[1]) == 0
+    again = bench.rescale(X, np.random.RandomState(0))
+    assert all(np.array_equal(a, b) for a, b in zip(out, again))
+
+
 def test_run_skips_without_data(bench, tmp_path, capsys):
     assert bench.main(["--data", str(tmp_path / "absent")]) == {}
     assert "skipped: no UCR sets" in capsys.readouterr().out
