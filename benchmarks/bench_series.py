@@ -14,12 +14,18 @@ and prediction throughput (test series per second) for
   dependency, installed aside; skipped with a note when aeon does not import).
 
 It prints one table (per set and model: mean accuracy over ``--seeds`` seeds 0, 1, ...,
-its spread min-max, mean fit seconds and predicted series per second; then the mean over
-sets per model) and writes JSON to ``benchmarks/results/bench_series.json``. Timings are
+its spread min-max, mean fit seconds, predicted series per second and, for skseqattn, the
+``normalization_`` its fits used, e.g. what ``normalization='auto'`` picked; then the mean
+over sets per model) and writes JSON to ``benchmarks/results/bench_series.json``. Timings are
 wall-clock on whatever machine runs it (here a shared 2-core CPU): compare within one run.
 
+``--rescale`` multiplies each series (training and test) by a random factor in [0.1, 10] and
+shifts it by a random offset in [-10, 10] (the same draws for every model): the UCR sets are
+z-normalised per series, so this is how they look to a model when each series' level and
+scale are nuisance, as with raw sensor readings.
+
 Usage: ``PYTHONPATH=.:/tmp/aeonenv SKSEQATTN_NUM_THREADS=1 python benchmarks/bench_series.py
-[--data DIR] [--sets GunPoint ...] [--seeds 3] [--models skseqattn minirocket]``
+[--data DIR] [--sets GunPoint ...] [--seeds 3] [--models skseqattn minirocket] [--rescale]``
 """
 
 from __future__ import annotations
@@ -83,6 +89,11 @@ def as_model_input(X):
     return [x.astype(np.float32) for x in X]
 
 
+def rescale(X, rng):
+    """Each series times ``10 ** U(-1, 1)`` plus ``U(-10, 10)`` (one draw per series)."""
+    return [x * 10 ** rng.uniform(-1, 1) + rng.uniform(-10, 10) for x in X]
+
+
 def pad_end(X, length=None):
     """(n, channels, time) zero-padded at the end, NaN read as 0 (aeon's layout)."""
     length = length or max(len(x) for x in X)
@@ -135,6 +146,7 @@ def summarize(records) -> list[dict]:
     for name, model in keys:
         group = [r for r in records if r["set"] == name and r["model"] == model]
         acc = np.array([r["accuracy"] for r in group])
+        picked = [r["normalization"] for r in group if r.get("normalization")]
         rows.append(
             {
                 "set": name,
@@ -144,6 +156,7 @@ def summarize(records) -> list[dict]:
                 "spread": float(acc.max() - acc.min()),
                 "fit_s": float(np.mean([r["fit_s"] for r in group])),
                 "predict_per_s": float(np.mean([r["predict_per_s"] for r in group])),
+                "normalization": "/".join(dict.fromkeys(picked)) or None,
             }
         )
     n_sets = len({r["set"] for r in rows})
@@ -173,6 +186,7 @@ COLUMNS = [
     ("spread", "spread", ".3f"),
     ("fit_s", "fit s", ".1f"),
     ("predict_per_s", "predict series/s", ",.0f"),
+    ("normalization", "normalization", "s"),
 ]
 
 
@@ -189,6 +203,9 @@ def run(args) -> dict:
     for name in names:
         X_train, y_train = read_ts(data / name / f"{name}_TRAIN.ts")
         X_test, y_test = read_ts(data / name / f"{name}_TEST.ts")
+        if args.rescale:
+            rng = np.random.RandomState(0)
+            X_train, X_test = rescale(X_train, rng), rescale(X_test, rng)
         for model, (make, convert) in models.items():
             for seed in range(args.seeds):
                 est = make(seed)
@@ -212,6 +229,7 @@ def run(args) -> dict:
                     "accuracy": float(np.mean(np.asarray(pred) == y_test)),
                     "fit_s": fit_s,
                     "predict_per_s": len(X_test) / max(predict_s, 1e-9),
+                    "normalization": getattr(est, "normalization_", None),
                 }
                 records.append(record)
                 print(
@@ -228,6 +246,7 @@ def run(args) -> dict:
         "skseqattn": str(Path(skseqattn.__file__).resolve().parent),
         "data": str(data),
         "params": args.params,
+        "rescale": bool(args.rescale),
         "machine": machine_info(),
         "records": records,
         "summary": rows,
@@ -244,6 +263,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
     parser.add_argument("--params", type=json.loads, default={})
+    parser.add_argument("--rescale", action="store_true")
     parser.add_argument("--output", default=str(RESULTS_DIR / "bench_series.json"))
     return run(parser.parse_args(argv))
 

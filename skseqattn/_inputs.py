@@ -8,9 +8,10 @@ does). A kind object:
 - checks raw ``X`` and turns it into :class:`~skseqattn._sequences.RaggedSequences`
   (:meth:`~InputKind.check`), dropping padding on the way in;
 - learns what it needs from the training data (:meth:`~InputKind.fitted`): the number of
-  ids for tokens, the standardisation for features;
+  ids for tokens, the normalisation for features;
 - encodes sequences for the module (:meth:`~InputKind.encode`, a new object): ids above those
-  seen in fit become the unknown id (see :class:`TokenInput`), features are standardised;
+  seen in fit become the unknown id (see :class:`TokenInput`), features are normalised (each
+  series on its own first, with ``normalization='series'``, then standardised);
 - describes itself: the module's input size, the fitted attributes persistence stores, and
   the arguments of the ONNX export wrapper.
 
@@ -42,14 +43,26 @@ from ._sequences import RaggedSequences
 __all__ = [
     "FeatureInput",
     "InputKind",
+    "NORMALIZATIONS",
     "TokenInput",
     "as_sequences",
     "input_kind_for",
     "is_ragged_list",
+    "series_share_one_scale",
+    "standardize_each_series",
     "unwrap_container",
 ]
 
 _INT64_MAX = np.iinfo(np.int64).max
+
+NORMALIZATIONS = ("global", "series")
+"""What a fitted :class:`FeatureInput` does before the module (``normalization_``):
+``'global'`` standardises each channel with the training steps' mean and std; ``'series'``
+first z-normalises each channel of each series over its own real steps."""
+
+SERIES_STD_FLOOR = 1e-12
+"""A channel of a series whose std over its real steps is at most this is only centred
+(std read as 1): a constant channel, or a series of one step, becomes zeros."""
 
 
 def _is_sparse(X) -> bool:
@@ -274,12 +287,20 @@ class InputKind(ABC):
 
     @abstractmethod
     def fitted(
-        self, seqs, *, name, embedding_weights=None, previous=None, unknown_id=None
+        self,
+        seqs,
+        *,
+        name,
+        embedding_weights=None,
+        previous=None,
+        unknown_id=None,
+        normalization="global",
     ) -> InputKind:
         """The kind fitted on training ``seqs`` (``previous`` for a warm start, unchanged).
 
-        ``embedding_weights`` and ``unknown_id`` are the classifier's parameters; a kind
-        that has no use for them ignores them.
+        ``embedding_weights``, ``unknown_id`` and ``normalization`` (one of
+        :data:`NORMALIZATIONS`, already resolved from ``'auto'``) are the classifier's
+        parameters; a kind that has no use for them ignores them.
         """
 
     @abstractmethod
@@ -401,10 +422,12 @@ class TokenInput(InputKind):
         previous=None,
         unknown_id=None,
         embedding_dim=64,
+        normalization="global",
     ) -> TokenInput:
         """The kind fitted on training sequences: the embedding's size and its unknown id.
 
-        ``unknown_id`` is the classifier's parameter. None: ids ``0 .. max`` seen in fit
+        ``unknown_id`` is the classifier's parameter; ``normalization`` concerns real-valued
+        input and is ignored. None: ids ``0 .. max`` seen in fit
         (or the rows of ``embedding_weights``) plus one row for unseen ids, which is
         ``n_ids - 1``. An int: unseen ids are read as that id, which gets a row too.
         """
@@ -508,14 +531,27 @@ class TokenInput(InputKind):
 
 
 class FeatureInput(InputKind):
-    """Real-valued sequences: NaN marks padded steps; standardised with the training data."""
+    """Real-valued sequences: NaN marks padded steps; standardised with the training data.
+
+    With ``normalization='series'`` each channel of each series is first z-normalised over
+    its own real steps (:func:`standardize_each_series`); ``mean`` and ``scale`` are then
+    those of the normalised training steps.
+    """
 
     name = "features"
     _check_dtype = np.float32
+    normalization: str = "global"
+    """One of :data:`NORMALIZATIONS` ('global' in objects from before the parameter)."""
 
-    def __init__(self, mean: np.ndarray | None = None, scale: np.ndarray | None = None):
+    def __init__(
+        self,
+        mean: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+        normalization: str = "global",
+    ):
         self.mean = mean
         self.scale = scale
+        self.normalization = normalization
 
     def _from_array(self, X, name):
         X = X.astype(np.float32, copy=False)
@@ -575,18 +611,28 @@ class FeatureInput(InputKind):
         previous=None,
         unknown_id=None,
         embedding_dim=None,
+        normalization="global",
     ) -> FeatureInput:
         """The kind fitted on training sequences: mean and scale over their real steps.
 
+        ``normalization`` is one of :data:`NORMALIZATIONS`: with ``'series'`` the mean and
+        scale are those of the steps after each series' own z-normalisation.
         ``embedding_weights``, ``unknown_id`` and ``embedding_dim`` concern token input;
         they are ignored.
         """
-        if previous is not None:  # warm start: keep the first fit's standardisation
+        if previous is not None:  # warm start: keep the first fit's normalisation
             return previous
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"{name} expected normalization among {list(NORMALIZATIONS)} here, got "
+                f"{normalization!r}."
+            )
         values = seqs.values.astype(np.float64)
+        if normalization == "series":
+            values = standardize_each_series(values, seqs.offsets)
         mean = values.mean(axis=0) if len(values) else np.zeros(values.shape[1])
         scale = values.std(axis=0) if len(values) else np.ones(values.shape[1])
-        return FeatureInput(mean, np.where(scale > 1e-12, scale, 1.0))
+        return FeatureInput(mean, np.where(scale > 1e-12, scale, 1.0), normalization)
 
     def check_fitted(self, seqs, name):
         """The number of features per step must be the one seen in fit."""
@@ -598,8 +644,11 @@ class FeatureInput(InputKind):
             )
 
     def encode(self, seqs: RaggedSequences) -> RaggedSequences:
-        """The sequences with their real steps standardised."""
-        return replace(seqs, values=((seqs.values - self.mean) / self.scale).astype(np.float32))
+        """The sequences with their real steps normalised (in float64, then float32)."""
+        values = seqs.values
+        if self.normalization == "series":
+            values = standardize_each_series(values.astype(np.float64), seqs.offsets)
+        return replace(seqs, values=((values - self.mean) / self.scale).astype(np.float32))
 
     def unknown_steps(self, values: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
@@ -608,16 +657,26 @@ class FeatureInput(InputKind):
         return {"vocab_size": None, "n_features": int(self.mean.shape[0])}
 
     def fitted_attributes(self) -> dict:
-        return {"feature_mean_": self.mean, "feature_scale_": self.scale}
+        return {
+            "feature_mean_": self.mean,
+            "feature_scale_": self.scale,
+            "normalization_": self.normalization,
+        }
 
     @classmethod
     def from_fitted(cls, fitted) -> FeatureInput:
-        return cls(fitted["feature_mean_"], fitted["feature_scale_"])
+        """The kind described by fitted attributes (a mapping, as :meth:`fitted_attributes`).
+
+        Without ``normalization_`` (saved before it existed) the standardisation is global.
+        """
+        normalization = fitted.get("normalization_", "global")
+        return cls(fitted["feature_mean_"], fitted["feature_scale_"], normalization)
 
     def export_args(self) -> dict:
         return {
             "feature_mean": np.asarray(self.mean, dtype=np.float64),
             "feature_scale": np.asarray(self.scale, dtype=np.float64),
+            "normalize_series": self.normalization == "series",
         }
 
     def example_input(self):
@@ -634,6 +693,9 @@ class FeatureInput(InputKind):
         )
         if not ok or mean.shape != scale.shape or not len(mean):
             return "feature_mean_ and feature_scale_ must be 1-D float arrays of one length"
+        normalization = fitted.get("normalization_", "global")
+        if not isinstance(normalization, str) or normalization not in NORMALIZATIONS:
+            return f"normalization_ must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
         return None
 
 
@@ -643,6 +705,59 @@ _KINDS = {kind.name: kind for kind in (TokenInput, FeatureInput)}
 def kind_named(name) -> type[InputKind] | None:
     """The kind class whose ``name`` is ``name`` (a fitted ``input_type_``), or None."""
     return _KINDS.get(name) if isinstance(name, str) else None
+
+
+def _series_moments(values: np.ndarray, offsets: np.ndarray):
+    """(mean, std, row) of each non-empty series' channels over its real steps: mean and
+    population std of shape (non-empty rows, n_features), and for each step the index of
+    its row among the non-empty ones."""
+    lengths = np.diff(offsets)
+    starts = offsets[:-1][lengths > 0]
+    counts = lengths[lengths > 0][:, None].astype(values.dtype)
+    row = np.repeat(np.arange(len(starts)), lengths[lengths > 0])
+    if not len(starts):
+        empty = np.zeros((0, values.shape[1]), dtype=values.dtype)
+        return empty, empty, row
+    # reduceat over the starts of the non-empty rows: an empty row between two owns no step
+    mean = np.add.reduceat(values, starts, axis=0) / counts
+    centred = values - mean[row]
+    std = np.sqrt(np.add.reduceat(centred * centred, starts, axis=0) / counts)
+    return mean, std, row
+
+
+def standardize_each_series(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Each channel of each series z-normalised over its own real steps (a new array).
+
+    ``values`` (total_steps, n_features) are the real steps of all series, row ``i`` being
+    ``values[offsets[i]:offsets[i + 1]]`` (as :class:`RaggedSequences` holds them). Each
+    row's channel gets mean 0 and population std 1 over its steps; a channel whose std is
+    at most :data:`SERIES_STD_FLOOR` (constant, or a row of one step) is only centred, to
+    zeros. Empty rows have no steps and stay empty: no NaN, whatever the input. Computed
+    in the dtype of ``values`` (the estimator passes float64).
+    """
+    mean, std, row = _series_moments(values, offsets)
+    std = np.where(std > SERIES_STD_FLOOR, std, 1.0)
+    return (values - mean[row]) / std[row]
+
+
+SHARED_SCALE_RTOL = 1e-4
+"""Series whose channels' means and stds differ by at most this much (relative to the
+channel's std over all steps) are read as already normalised alike."""
+
+
+def series_share_one_scale(seqs: RaggedSequences) -> bool:
+    """Whether every non-empty series has, per channel, the mean and std of the others
+    (within :data:`SHARED_SCALE_RTOL`): z-normalised already, as UCR sets are. For such
+    series ``normalization='series'`` gives what ``'global'`` gives (each series' own map
+    is then one map for all, which the global standardisation is)."""
+    values = seqs.values.astype(np.float64)
+    mean, std, _ = _series_moments(values, seqs.offsets)
+    if len(mean) < 2:
+        return len(mean) == 1 and bool((std[0] > SERIES_STD_FLOOR).all())
+    overall = np.maximum(values.std(axis=0), SERIES_STD_FLOOR)
+    means_agree = (np.ptp(mean, axis=0) <= SHARED_SCALE_RTOL * overall).all()
+    stds_agree = (np.ptp(std, axis=0) <= SHARED_SCALE_RTOL * overall).all()
+    return bool(means_agree and stds_agree and (std > SERIES_STD_FLOOR).all())
 
 
 def _check_ids(values: np.ndarray, rows_of, name: str) -> np.ndarray:

@@ -5,7 +5,9 @@ For real-valued input the module carries a MiniRocket-style branch
 before the recurrent part trains (:func:`fit_series_branch`); without validation rows the
 branch may predict alone (:func:`branch_carries`, :func:`record_branch_only`), and with them
 the recurrent part is kept only where it lowers the validation loss
-(:func:`keep_recurrent_if_it_helps`).
+(:func:`keep_recurrent_if_it_helps`). With ``normalization='auto'`` the branch is fitted
+once per candidate normalisation of the input, and the one whose fit has the lower
+leave-one-out loss is kept (:func:`choose_normalization`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ __all__ = [
     "ROCKET_FEATURES",
     "SERIES_MAX_STEPS",
     "branch_carries",
+    "branch_loo_loss",
+    "choose_normalization",
     "fit_series_branch",
     "keep_recurrent_if_it_helps",
     "record_branch_only",
@@ -76,6 +80,46 @@ def fit_series_branch(module, train_ds, valid_ds, *, seed, device):
     return alpha
 
 
+def choose_normalization(module, candidates, *, seed, device):
+    """Fit the series branch on each candidate's training rows; keep the best; its name.
+
+    ``candidates`` maps each normalisation to try to its (training, validation or None)
+    datasets, in order of preference. The branch is fitted on each
+    (:func:`fit_series_branch`: same seed, so the same kernels' rows) and scored by its
+    leave-one-out cross-entropy on the training rows (:func:`branch_loo_loss`); the first
+    of least loss is kept (one that beats it by no more than a relative ``1e-6``, rounding,
+    does not count), and the branch's state is that fit's. Every candidate's datasets keep
+    their own branch scores. With one candidate, or without a branch, it is fitted (or
+    not) as :func:`fit_series_branch` does and its name returned.
+    """
+    names = list(candidates)
+    rocket = getattr(module, "rocket", None)
+    if rocket is None or len(names) == 1:
+        fit_series_branch(module, *candidates[names[0]], seed=seed, device=device)
+        return names[0]
+    best = None
+    for name in names:
+        train_ds, valid_ds = candidates[name]
+        fit_series_branch(module, train_ds, valid_ds, seed=seed, device=device)
+        loss = branch_loo_loss(train_ds)
+        if best is None or loss < best[0] - 1e-6 * abs(best[0]):
+            state = {k: v.detach().clone() for k, v in rocket.state_dict().items()}
+            best = (loss, name, state)
+    rocket.load_state_dict(best[2])
+    return best[1]
+
+
+def branch_loo_loss(train_ds) -> float:
+    """The (weighted) cross-entropy of the branch's leave-one-out scores on the training
+    rows (``branch_logits``, as :func:`fit_series_branch` sets them)."""
+    logits = torch.from_numpy(train_ds.branch_logits).double()
+    y = torch.from_numpy(train_ds.y)
+    losses = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+    weights = train_ds.sample_weight
+    w = torch.ones_like(losses) if weights is None else torch.from_numpy(weights).double()
+    return float((losses * w).sum() / w.sum())
+
+
 BRANCH_ALONE_SKILL = 0.5
 """Without validation rows, the series branch predicts alone from this leave-one-out skill
 on: accuracy halfway from chance (the largest class's share) to 1."""
@@ -101,13 +145,10 @@ def record_branch_only(net, train_ds):
     rows and ``recurrent_kept`` False."""
     logits = torch.from_numpy(train_ds.branch_logits).double()
     y = torch.from_numpy(train_ds.y)
-    losses = torch.nn.functional.cross_entropy(logits, y, reduction="none")
-    weights = train_ds.sample_weight
-    w = torch.ones_like(losses) if weights is None else torch.from_numpy(weights).double()
     net.history.new_epoch()
     net.history.record("epoch", 1)
     net.history.record("batches", [])
-    net.history.record("train_loss", float((losses * w).sum() / w.sum()))
+    net.history.record("train_loss", branch_loo_loss(train_ds))
     net.history.record("train_acc", float((logits.argmax(1) == y).double().mean()))
     net.history.record("recurrent_kept", False)
 

@@ -58,6 +58,22 @@ def test_summary_means_over_seeds_and_sets(bench):
     assert means[0]["accuracy"] == pytest.approx(0.85)
 
 
+def test_summary_says_which_normalization_the_fits_used(bench):
+    records = [
+        {"set": "A", "model": m, "accuracy": 1.0, "fit_s": 1.0, "predict_per_s": 1.0, **extra}
+        for m, extra in [
+            ("skseqattn", {"normalization": "global"}),
+            ("skseqattn", {"normalization": "series"}),
+            ("skseqattn", {"normalization": "global"}),
+            ("minirocket", {"normalization": None}),
+        ]
+    ]
+    rows = bench.summarize(records)
+    assert [r.get("normalization") for r in rows] == ["global/series", None, None, None]
+    table = bench.format_table(rows, bench.COLUMNS)
+    assert table.splitlines()[0].endswith("normalization") and "global/series" in table
+
+
 def test_run_on_a_tiny_set_writes_json(bench, tmp_path, capsys):
     rng = np.random.RandomState(0)
 
@@ -79,6 +95,16 @@ def test_run_on_a_tiny_set_writes_json(bench, tmp_path, capsys):
     payload = json.loads(output.read_text())
     (record,) = payload["records"]
     assert record["accuracy"] == 1.0 and record["n_train"] == 20 and record["length"] == 12
+
+
+def test_rescale_draws_one_factor_and_offset_per_series(bench):
+    X = [np.arange(4.0)[:, None], np.ones((2, 1))]
+    out = bench.rescale(X, np.random.RandomState(0))
+    factor = (out[0][1] - out[0][0])[0]
+    assert 0.1 <= factor <= 10 and np.allclose(np.diff(out[0][:, 0]), factor)
+    assert -10 <= out[0][0, 0] <= 10 and np.ptp(out[1]) == 0
+    again = bench.rescale(X, np.random.RandomState(0))
+    assert all(np.array_equal(a, b) for a, b in zip(out, again))
 
 
 def test_run_skips_without_data(bench, tmp_path, capsys):

@@ -51,6 +51,10 @@ class ExportableSequenceModule(nn.Module):
     feature_mean, feature_scale : array-like of shape (n_features,), default=None
         For real-valued input: the standardisation the estimator applies before the module.
         It is computed in float64, as in the estimator, then cast to float32.
+    normalize_series : bool, default=False
+        For real-valued input: z-normalise each channel of each row over its real steps
+        before that standardisation (the estimator's ``normalization_='series'``), in
+        float64, a std of at most ``1e-12`` read as 1.
 
     Notes
     -----
@@ -82,6 +86,7 @@ class ExportableSequenceModule(nn.Module):
         unknown_id: int = UNK_ID,
         feature_mean=None,
         feature_scale=None,
+        normalize_series: bool = False,
     ):
         super().__init__()
         if not isinstance(module, SequenceClassifierModule):
@@ -99,6 +104,7 @@ class ExportableSequenceModule(nn.Module):
         if getattr(rnn, "proj_size", 0):
             raise NotImplementedError("ExportableSequenceModule does not support proj_size.")
         self.tokens = module.tokens
+        self.normalize_series = bool(normalize_series) and not self.tokens
         self.num_layers = rnn.num_layers
         self.num_directions = 2 if rnn.bidirectional else 1
         self.hidden_size = rnn.hidden_size
@@ -158,9 +164,11 @@ class ExportableSequenceModule(nn.Module):
         else:
             X = torch.cat([X, X.new_full((batch, 1, X.shape[2]), float("nan"))], dim=1)
             mask = ~torch.isnan(X).all(dim=2)  # (batch, time)
-            values = torch.where(torch.isnan(X), torch.zeros_like(X), X)
+            values = torch.where(torch.isnan(X), torch.zeros_like(X), X).double()
+            if self.normalize_series:
+                values = _standardize_each_row(values, mask)
             # As the estimator: standardise in float64, then cast to float32.
-            values = ((values.double() - self.feature_mean) / self.feature_scale).float()
+            values = ((values - self.feature_mean) / self.feature_scale).float()
             values = values.masked_fill(~mask.unsqueeze(2), 0.0)  # (batch, time, n_features)
         mask_i = mask.long()
         lengths = mask_i.sum(dim=1)  # (batch,)
@@ -236,3 +244,20 @@ class ExportableSequenceModule(nn.Module):
         if self.rocket is not None:
             logits = logits + self.branch_scale * self.rocket(*aligned)
         return logits, torch.softmax(logits, dim=1)
+
+
+SERIES_STD_FLOOR = 1e-12
+"""As :data:`skseqattn._inputs.SERIES_STD_FLOOR` (the module room cannot import it)."""
+
+
+def _standardize_each_row(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Each channel of each row z-normalised over its real steps, as the estimator's
+    ``standardize_each_series``: population std, one at most :data:`SERIES_STD_FLOOR` read
+    as 1 (a multiply and an add, exact, rather than a float64 Where), padding zeros."""
+    m = mask.unsqueeze(2).to(values.dtype)  # (batch, time, 1)
+    count = m.sum(dim=1, keepdim=True).clamp(min=1.0)  # (batch, 1, 1)
+    mean = (values * m).sum(dim=1, keepdim=True) / count  # (batch, 1, features)
+    centred = (values - mean) * m
+    std = torch.sqrt((centred * centred).sum(dim=1, keepdim=True) / count)
+    keep = (std > SERIES_STD_FLOOR).to(values.dtype)
+    return centred / (std * keep + (1.0 - keep))
