@@ -221,8 +221,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         65,536 rows, 0.8 GB at 1,000 classes and 7.9 GB at 10,000. ``'auto'`` bounds it:
         ``min(65536, max(1024, 2**24 // n_classes))`` rows, i.e. 65,536 up to 256
         classes and at most 16.8M weights (64 MiB; 192 MiB while training) up to 16,384
-        classes; ``module_.ngrams.table.num_embeddings`` reports the rows chosen. An int is
-        used as given. With Adam or AdamW the table is trained with PyTorch's
+        classes; and sizes it by the data where there are few classes: with more distinct
+        training n-grams than half those rows, the power of two at or above twice their
+        number, at most 2**20 rows and 2**22 weights (16 MiB), so that word n-grams of
+        sentences do not share rows five to one (see
+        :func:`~skseqattn._net.ngram_buckets_for`). ``ngram_buckets_`` reports the rows
+        chosen. An int is used as given. With Adam or AdamW the table is trained with PyTorch's
         ``SparseAdam``, which updates only the rows a batch touched (and applies no weight
         decay); other optimizers update it densely.
     ngram_blend : float, 'auto' or None, default='auto'

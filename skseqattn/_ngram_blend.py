@@ -164,6 +164,7 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
         return None
     n_classes = module.head.out_features
     device = next(module.parameters()).device
+    offset = np.zeros(n_classes) if net.logit_offset is None else np.asarray(net.logit_offset)
     A = ngram_features(ngrams, train_ds.sequences, device)
     y, w = train_ds.y, train_ds.sample_weight
     candidates = [(C, False) for C in PENALTIES]
@@ -173,7 +174,9 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
     if has_valid:
         V = ngram_features(ngrams, valid_ds.sequences, device)
         yv, wv = valid_ds.y, valid_ds.sample_weight
-        network = _network_logits(module, valid_ds.sequences, device)
+        # judged as trained: the network's logits with the loss's logit adjustment, against
+        # the plain regression (the adjustment is taken off its intercept when folded)
+        network = _network_logits(module, valid_ds.sequences, device) + offset
         best = None
         for C, nb in candidates:
             ratios = _nb_ratios(A, y, w) if nb else None
@@ -196,6 +199,9 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
         a, C, nb = float(weights[0]), 10.0, False
     ratios = _nb_ratios(A, y, w) if nb else None
     coef, intercept = _fit_linear(A, y, w, n_classes, C, ratios)
+    # post-hoc logit adjustment (Menon et al., 2021): the regression learned the training
+    # frequencies, which the network's loss offset by logit_adjustment * log(prior)
+    intercept = intercept - offset
     with torch.no_grad():
         table = ngrams.table.weight
         linear = torch.as_tensor(coef.T / ngrams.gain, dtype=table.dtype, device=table.device)

@@ -81,11 +81,17 @@ def test_auto_records_its_choice_and_the_weight_is_one_of_the_grid():
     assert np.isclose(BLEND_WEIGHTS, clf.ngram_blend_).any()
 
 
-def test_weight_one_leaves_exactly_the_logistic_regression():
+@pytest.mark.parametrize("imbalanced", [False, True])
+def test_weight_one_leaves_exactly_the_logistic_regression(imbalanced):
     """With ``ngram_blend=1.0`` the head is zero and the table holds the linear model,
-    refitted on the training and validation rows: the scores are its decision values."""
+    refitted on the training and validation rows: the scores are its decision values,
+    less the loss's logit adjustment (post-hoc, as the network learned it)."""
     X, y = _task(seed=1)
+    if imbalanced:
+        keep = (y == 0) | (np.arange(len(y)) % 3 == 0)  # about 3 to 1
+        X, y = X[keep], y[keep]
     clf = tiny_classifier(ngram_blend=1.0, validation_fraction=0.25).fit(X, y)
+    offset = np.zeros(2) if clf.logit_offset_ is None else clf.logit_offset_
     assert clf.ngram_blend_ == 1.0
     module = clf.module_
     assert torch.count_nonzero(module.head.weight) == 0
@@ -95,8 +101,12 @@ def test_weight_one_leaves_exactly_the_logistic_regression():
     reference = LogisticRegression(C=C, solver="newton-cg", max_iter=100, tol=1e-4)
     reference.fit(scaled, y)
     margin = clf.decision_function(X)
-    np.testing.assert_allclose(margin, reference.decision_function(scaled), atol=2e-3)
-    assert (clf.predict(X) == reference.predict(scaled)).mean() > 0.99
+    expected = reference.decision_function(scaled) - (offset[1] - offset[0])
+    np.testing.assert_allclose(margin, expected, atol=2e-3)
+    if imbalanced:  # the adjustment leans towards the rare class
+        assert clf.logit_offset_ is not None
+        assert clf.logit_offset_[0] > clf.logit_offset_[1]
+        assert (margin > reference.decision_function(scaled)).all()
 
 
 def test_none_and_zero_leave_the_network_as_trained():
