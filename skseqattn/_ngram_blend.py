@@ -28,7 +28,7 @@ from scipy import sparse
 
 __all__ = ["BLEND_WEIGHTS", "blend_ngram_model", "count_distinct_ngrams", "ngram_features"]
 
-BLEND_WEIGHTS = np.linspace(0.0, 1.0, 21)
+BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 """The blend weights ``a`` tried with ``ngram_blend='auto'``."""
 
 PENALTIES = (3.0, 30.0)
