@@ -240,7 +240,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         penalty (C of 1 or 10), for two classes whether to weight the features by NB-SVM's
         log-count ratios, and the weight ``a`` (0 to 1 by 0.05) by the validation rows'
         cross-entropy, then refits the linear model on the training and validation rows;
-        without validation rows nothing is blended. A float is the weight ``a`` itself.
+        without validation rows nothing is blended, nor by ``partial_fit``; a warm-start
+        ``fit`` blends the network it trained further anew. Beyond about 33M n-grams
+        (fewer with many classes) the regression fits a seeded sample of the rows, so its
+        memory stays near 400 MB. A float is the weight ``a`` itself.
         None (or 0) leaves the network as trained. The blend is folded into the head and
         the table, so the fitted model has the same parts and size, saves and exports
         alike, and explanations add up. ``ngram_blend_`` records the weight, the

@@ -26,13 +26,29 @@ import numpy as np
 import torch
 from scipy import sparse
 
-__all__ = ["BLEND_WEIGHTS", "blend_ngram_model", "count_distinct_ngrams", "ngram_features"]
+__all__ = [
+    "BLEND_WEIGHTS",
+    "MAX_FEATURE_ENTRIES",
+    "MAX_WORK",
+    "blend_ngram_model",
+    "count_distinct_ngrams",
+    "ngram_features",
+    "rows_within_budget",
+]
 
 BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 """The blend weights ``a`` tried with ``ngram_blend='auto'``."""
 
 PENALTIES = (3.0, 30.0)
 """Inverse L2 penalties ``C`` of the logistic regression tried with ``'auto'``."""
+
+MAX_FEATURE_ENTRIES = 1 << 25
+"""Most n-gram entries the regression's features hold (about 400 MB): beyond it, a seeded
+sample of the rows is fitted on."""
+
+MAX_WORK = 1 << 30
+"""Most n-gram entries times classes the regression works through per pass over its data:
+many classes fit on fewer rows."""
 
 _CHUNK_ROWS = 2048
 
@@ -54,6 +70,33 @@ def count_distinct_ngrams(sequences, max_order: int, stop_at: int) -> int:
         if len(seen) > stop_at:
             break
     return int(len(seen))
+
+
+def rows_within_budget(lengths, max_order, n_classes, seed) -> np.ndarray | None:
+    """Row indices to fit the regression on, or None for all of them.
+
+    A row of ``L`` tokens has ``L`` unigrams and ``L + 3 - n`` n-grams of each order ``n``
+    from 2 (with the start and end markers); while their total is within
+    :data:`MAX_FEATURE_ENTRIES` and :data:`MAX_WORK` ``/ n_classes``, every row is used,
+    else a seeded random sample of rows that fits, in their order.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    per_row = lengths + sum(np.maximum(lengths + 3 - n, 0) for n in range(2, max_order + 1))
+    budget = min(MAX_FEATURE_ENTRIES, MAX_WORK // max(int(n_classes), 1))
+    if int(per_row.sum()) <= budget:
+        return None
+    order = np.random.RandomState(seed).permutation(len(lengths))
+    keep = order[np.cumsum(per_row[order]) <= budget]
+    return np.sort(keep)
+
+
+def _within_budget(ds, max_order, n_classes, seed):
+    """``(sequences, y, sample_weight)`` of the dataset's rows the regression fits on."""
+    rows = rows_within_budget(ds.sequences.lengths, max_order, n_classes, seed)
+    if rows is None:
+        return ds.sequences, ds.y, ds.sample_weight
+    weights = None if ds.sample_weight is None else ds.sample_weight[rows]
+    return ds.sequences.subset(rows), ds.y[rows], weights
 
 
 def ngram_features(ngrams, sequences, device="cpu") -> sparse.csr_matrix:
@@ -153,7 +196,9 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
     (the penalty and weighting are still chosen on validation rows where there are some,
     else ``C=10`` without weighting), None or 0 leaves the network as it is. Returns what
     was chosen (``weight``, ``C``, ``nb``), recorded in the history's last epoch as
-    ``ngram_blend``, or None where nothing was blended.
+    ``ngram_blend``, or None where nothing was blended. On a training set of more n-grams
+    than the budgets of :func:`rows_within_budget`, the regression is fitted (and judged)
+    on a seeded sample of the rows, so its memory and time stay bounded.
     """
     module = net.module_
     ngrams = getattr(module, "ngrams", None)
@@ -165,18 +210,18 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
     n_classes = module.head.out_features
     device = next(module.parameters()).device
     offset = np.zeros(n_classes) if net.logit_offset is None else np.asarray(net.logit_offset)
-    A = ngram_features(ngrams, train_ds.sequences, device)
-    y, w = train_ds.y, train_ds.sample_weight
+    seqs, y, w = _within_budget(train_ds, ngrams.max_order, n_classes, seed)
+    A = ngram_features(ngrams, seqs, device)
     candidates = [(C, False) for C in PENALTIES]
     if n_classes == 2:
         candidates += [(C, True) for C in PENALTIES]
     weights = BLEND_WEIGHTS if setting == "auto" else np.array([float(setting)])
     if has_valid:
-        V = ngram_features(ngrams, valid_ds.sequences, device)
-        yv, wv = valid_ds.y, valid_ds.sample_weight
+        vseqs, yv, wv = _within_budget(valid_ds, ngrams.max_order, n_classes, seed)
+        V = ngram_features(ngrams, vseqs, device)
         # judged as trained: the network's logits with the loss's logit adjustment, against
         # the plain regression (the adjustment is taken off its intercept when folded)
-        network = _network_logits(module, valid_ds.sequences, device) + offset
+        network = _network_logits(module, vseqs, device) + offset
         best = None
         for C, nb in candidates:
             ratios = _nb_ratios(A, y, w) if nb else None

@@ -15,6 +15,7 @@ from skseqattn._ngram_blend import (
     _nb_ratios,
     count_distinct_ngrams,
     ngram_features,
+    rows_within_budget,
 )
 from skseqattn._sequences import RaggedSequences
 from skseqattn.nn import HashedNgramLinear
@@ -238,3 +239,54 @@ def test_fit_sizes_the_table_by_its_ngrams_and_records_it():
     streamed.partial_fit(X, y)  # the first chunk sized it
     assert streamed.ngram_buckets_ == streamed.module_.ngrams.buckets == 65536
     assert tiny_classifier(ngram_order=0, max_epochs=1).fit(X[:50], y[:50]).ngram_buckets_ == 0
+
+
+# --------------------------------------------------------------------------- bounded work
+def test_rows_within_budget_counts_the_ngrams_each_row_has():
+    layer = HashedNgramLinear(2, max_order=4, buckets=97)
+    X = np.array([[3, 4, 5, 6, 7], [3, 4, 0, 0, 0], [3, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+    seqs = _rows(X)
+    _, valid = layer.ngram_ids(torch.from_numpy(X), torch.from_numpy(seqs.lengths))
+    total = int(valid.sum())
+    assert rows_within_budget(seqs.lengths, 4, 2, seed=0) is None
+    # one entry short of everything, or a budget of classes that shrinks it: a sample
+    import skseqattn._ngram_blend as blend
+
+    original = blend.MAX_FEATURE_ENTRIES
+    try:
+        blend.MAX_FEATURE_ENTRIES = total - 1
+        rows = rows_within_budget(seqs.lengths, 4, 2, seed=0)
+        kept = valid[torch.from_numpy(rows)].sum()
+        assert len(rows) < 4 and int(kept) <= total - 1
+        assert list(rows) == sorted(rows)
+        np.testing.assert_array_equal(rows, rows_within_budget(seqs.lengths, 4, 2, seed=0))
+    finally:
+        blend.MAX_FEATURE_ENTRIES = original
+
+
+def test_a_training_set_over_the_budget_is_fitted_on_a_sample(monkeypatch):
+    import skseqattn._ngram_blend as blend
+
+    X, y = _task(seed=8, n=300)
+    monkeypatch.setattr(blend, "MAX_FEATURE_ENTRIES", 2000)  # about a third of the rows
+    seen = []
+    fit_linear = blend._fit_linear
+    monkeypatch.setattr(
+        blend, "_fit_linear", lambda A, *args: seen.append(A.shape[0]) or fit_linear(A, *args)
+    )
+    clf = tiny_classifier(ngram_blend=1.0, validation_fraction=0.25).fit(X, y)
+    assert clf.ngram_blend_ == 1.0 and seen and max(seen) < 150
+    assert (clf.predict(X) == y).mean() > 0.7
+
+
+def test_partial_fit_blends_nothing_and_warm_start_blends_again():
+    X, y = _task(seed=9)
+    streamed = tiny_classifier().partial_fit(X, y, classes=[0, 1])
+    assert streamed.ngram_blend_ == 0.0
+    clf = tiny_classifier(ngram_blend=0.5, validation_fraction=0.25, warm_start=True)
+    clf.fit(X, y)
+    first = clf.n_epochs_
+    clf.fit(X, y)
+    assert clf.n_epochs_ > first and clf.ngram_blend_ == 0.5
+    assert clf.history_[-1]["ngram_blend"]["weight"] == 0.5
+    assert np.isfinite(clf.predict_proba(X)).all()
