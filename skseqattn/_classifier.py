@@ -241,9 +241,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         log-count ratios, and the weight ``a`` (0 to 1 by 0.05) by the validation rows'
         cross-entropy, then refits the linear model on the training and validation rows;
         without validation rows nothing is blended, nor by ``partial_fit``; a warm-start
-        ``fit`` blends the network it trained further anew. Beyond about 33M n-grams
-        (fewer with many classes) the regression fits a seeded sample of the rows, so its
-        memory stays near 400 MB. A float is the weight ``a`` itself.
+        ``fit`` blends the network it trained further anew. Beyond about 8.4M n-grams
+        (fewer with many classes) the regression fits a seeded sample of the rows (one of
+        each class at least), so that its features stay near 100 MB. A float is the
+        weight ``a`` itself.
         None (or 0) leaves the network as trained. The blend is folded into the head and
         the table, so the fitted model has the same parts and size, saves and exports
         alike, and explanations add up. ``ngram_blend_`` records the weight, the
@@ -1629,6 +1630,10 @@ class _FeatureRecord(BaseEstimator):
 
 
 def _blend_weight(history) -> float:
-    """``ngram_blend_``: the blend weight the history's last epoch records, else 0.0."""
-    chosen = history[-1].get("ngram_blend") if len(history) else None
-    return float(chosen["weight"]) if isinstance(chosen, dict) else 0.0
+    """``ngram_blend_``: the blend weight of the latest epoch that records one (later
+    ``partial_fit`` epochs keep it: the blend stays in the weights), else 0.0."""
+    for epoch in reversed(list(history)):
+        chosen = epoch.get("ngram_blend")
+        if isinstance(chosen, dict):
+            return float(chosen["weight"])
+    return 0.0

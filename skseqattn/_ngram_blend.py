@@ -42,9 +42,9 @@ BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 PENALTIES = (3.0, 30.0)
 """Inverse L2 penalties ``C`` of the logistic regression tried with ``'auto'``."""
 
-MAX_FEATURE_ENTRIES = 1 << 25
-"""Most n-gram entries the regression's features hold (about 400 MB): beyond it, a seeded
-sample of the rows is fitted on."""
+MAX_FEATURE_ENTRIES = 1 << 23
+"""Most n-gram entries the regression's features hold (about 100 MB a copy, and the fit
+makes a few): beyond it, a seeded sample of the rows is fitted on."""
 
 MAX_WORK = 1 << 30
 """Most n-gram entries times classes the regression works through per pass over its data:
@@ -72,13 +72,15 @@ def count_distinct_ngrams(sequences, max_order: int, stop_at: int) -> int:
     return int(len(seen))
 
 
-def rows_within_budget(lengths, max_order, n_classes, seed) -> np.ndarray | None:
+def rows_within_budget(lengths, max_order, n_classes, seed, y=None) -> np.ndarray | None:
     """Row indices to fit the regression on, or None for all of them.
 
     A row of ``L`` tokens has ``L`` unigrams and ``L + 3 - n`` n-grams of each order ``n``
     from 2 (with the start and end markers); while their total is within
     :data:`MAX_FEATURE_ENTRIES` and :data:`MAX_WORK` ``/ n_classes``, every row is used,
-    else a seeded random sample of rows that fits, in their order.
+    else a seeded random sample of rows that fits, in their order. With labels ``y`` the
+    sample holds at least one row of every class (even beyond the budget), so that the
+    regression sees every class.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     per_row = lengths + sum(np.maximum(lengths + 3 - n, 0) for n in range(2, max_order + 1))
@@ -86,13 +88,20 @@ def rows_within_budget(lengths, max_order, n_classes, seed) -> np.ndarray | None
     if int(per_row.sum()) <= budget:
         return None
     order = np.random.RandomState(seed).permutation(len(lengths))
-    keep = order[np.cumsum(per_row[order]) <= budget]
-    return np.sort(keep)
+    first = 0
+    if y is not None:  # one row of each class first: the first of each in the shuffle
+        _, at = np.unique(np.asarray(y)[order], return_index=True)
+        rest = np.setdiff1d(np.arange(len(order)), at, assume_unique=True)
+        order = np.concatenate([order[np.sort(at)], order[rest]])
+        first = len(at)
+    fits = np.cumsum(per_row[order]) <= budget
+    fits[:first] = True
+    return np.sort(order[fits])
 
 
 def _within_budget(ds, max_order, n_classes, seed):
     """``(sequences, y, sample_weight)`` of the dataset's rows the regression fits on."""
-    rows = rows_within_budget(ds.sequences.lengths, max_order, n_classes, seed)
+    rows = rows_within_budget(ds.sequences.lengths, max_order, n_classes, seed, y=ds.y)
     if rows is None:
         return ds.sequences, ds.y, ds.sample_weight
     weights = None if ds.sample_weight is None else ds.sample_weight[rows]
@@ -211,6 +220,9 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
     device = next(module.parameters()).device
     offset = np.zeros(n_classes) if net.logit_offset is None else np.asarray(net.logit_offset)
     seqs, y, w = _within_budget(train_ds, ngrams.max_order, n_classes, seed)
+    if np.unique(y).size < n_classes:  # a class without training rows: its scores would
+        _record(net, {"weight": 0.0, "C": None, "nb": False})  # have no coefficients
+        return None
     A = ngram_features(ngrams, seqs, device)
     candidates = [(C, False) for C in PENALTIES]
     if n_classes == 2:

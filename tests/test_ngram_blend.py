@@ -290,3 +290,30 @@ def test_partial_fit_blends_nothing_and_warm_start_blends_again():
     assert clf.n_epochs_ > first and clf.ngram_blend_ == 0.5
     assert clf.history_[-1]["ngram_blend"]["weight"] == 0.5
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_the_sample_holds_every_class_even_a_rare_one(monkeypatch):
+    """Reviewer's case: 4 classes plus 3 rows of a fifth, a budget of a fifth of the rows;
+    an unstratified sample lost the rare class and the fold raised a shape mismatch."""
+    import skseqattn._ngram_blend as blend
+
+    X, y = _task(seed=10, n=400, classes=4)
+    rare, _ = _task(seed=11, n=3, classes=1)
+    X, y = np.vstack([X, rare]), np.concatenate([y, [4, 4, 4]])
+    monkeypatch.setattr(blend, "MAX_FEATURE_ENTRIES", 800)
+    lengths = _rows(X).lengths
+    for seed in range(5):
+        rows = rows_within_budget(lengths, 4, 5, seed=seed, y=y)
+        assert set(y[rows]) == {0, 1, 2, 3, 4}
+    for seed in (0, 1, 2):
+        clf = tiny_classifier(ngram_blend=1.0, validation_fraction=0.25, random_state=seed)
+        clf.fit(X, y)
+        assert clf.ngram_blend_ == 1.0
+        np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_ngram_blend_attribute_survives_later_partial_fit():
+    X, y = _task(seed=12)
+    clf = tiny_classifier(ngram_blend=0.4, validation_fraction=0.25).fit(X, y)
+    clf.partial_fit(X, y)  # trains on; the blend stays folded in the weights
+    assert clf.ngram_blend_ == 0.4
