@@ -170,7 +170,7 @@ def add_harness_arguments(
     """
     parser.add_argument("--out", default=str(out), help="JSON output path")
     if data is not None:
-        shown = Path("..", "shared", "data", data)
+        shown = Path("..", DATA_ROOT.relative_to(REPO_ROOT.parent), data)
         parser.add_argument(
             "--data", default=None, help=f"data folder (default: {shown} beside the checkout)"
         )

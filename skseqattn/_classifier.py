@@ -1214,22 +1214,17 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self._install(net, classes_arr, kind, fit_meta, best_epoch=best_epoch, device=device)
         return self
 
-    def _legacy_ngram_rows(self, kind, n_classes) -> int:
-        """The rows of a saved model's n-gram table, saved before ``ngram_buckets_``."""
-        if isinstance(kind, FeatureInput) or not self.ngram_order:
-            return 0
-        from ._net import ngram_buckets_for
-
-        return ngram_buckets_for(self.ngram_buckets, n_classes, legacy=True)
-
-    def _ngram_rows(self, kind, n_classes, seqs) -> int:
+    def _ngram_rows(self, kind, n_classes, seqs=None) -> int:
         """``ngram_buckets_``: the rows of the n-gram table (0 without one); ``'auto'``
-        looks at the number of distinct n-grams in the training sequences ``seqs``."""
+        looks at the number of distinct n-grams in the training sequences ``seqs``.
+        Without ``seqs``: the rule of models saved before ``ngram_buckets_`` existed."""
         if isinstance(kind, FeatureInput) or not self.ngram_order:
             return 0
         from ._net import NGRAM_MAX_ROWS, ngram_buckets_for
         from ._ngram_blend import count_distinct_ngrams
 
+        if seqs is None:
+            return ngram_buckets_for(self.ngram_buckets, n_classes, legacy=True)
         distinct = None
         if self.ngram_buckets == "auto":
             distinct = count_distinct_ngrams(seqs, self.ngram_order, NGRAM_MAX_ROWS // 2)
@@ -1283,7 +1278,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         series_length = int(fitted.get("series_length_", 0))  # saved before it: no branch
         rows = fitted.get("ngram_buckets_")
         if rows is None:  # saved before it: the rule of 'auto' was the legacy one
-            rows = self._legacy_ngram_rows(kind, len(classes))
+            rows = self._ngram_rows(kind, len(classes))
         fitted = {
             **fitted,
             "position_encoding_": positions,

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from scipy import sparse
 
+from ._series_branch import weighted_cross_entropy
+
 __all__ = [
     "BLEND_WEIGHTS",
     "MAX_FEATURE_ENTRIES",
@@ -175,14 +177,6 @@ def _fit_linear(features, y, weights, n_classes, C, ratios):
     return coef, intercept
 
 
-def _cross_entropy(logits, y, weights) -> float:
-    logits = logits - logits.max(axis=1, keepdims=True)
-    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    losses = -log_p[np.arange(len(y)), y]
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
-    return float((losses * w).sum() / w.sum())
-
-
 def _network_logits(module, sequences, device) -> np.ndarray:
     was_training = module.training
     module.eval()
@@ -240,7 +234,7 @@ def blend_ngram_model(net, train_ds, valid_ds, *, setting, seed) -> dict | None:
             coef, intercept = _fit_linear(A, y, w, n_classes, C, ratios)
             linear = np.asarray(V @ coef.T) + intercept
             for a in weights:
-                loss = _cross_entropy((1 - a) * network + a * linear, yv, wv)
+                loss = weighted_cross_entropy((1 - a) * network + a * linear, yv, wv)
                 if best is None or loss < best[0] - 1e-12:
                     best = (loss, float(a), C, nb)
         _, a, C, nb = best

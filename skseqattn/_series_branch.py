@@ -22,6 +22,7 @@ __all__ = [
     "branch_carries",
     "branch_loo_loss",
     "choose_normalization",
+    "weighted_cross_entropy",
     "fit_series_branch",
     "keep_recurrent_if_it_helps",
     "record_branch_only",
@@ -109,15 +110,22 @@ def choose_normalization(module, candidates, *, seed, device):
     return best[1]
 
 
+def weighted_cross_entropy(logits, y, weights=None) -> float:
+    """Mean cross-entropy of ``logits`` (n, n_classes) against labels ``y``, in float64,
+    each row weighted by ``weights`` (None: alike)."""
+    logits = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    losses = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+    if weights is None:
+        return float(losses.mean())
+    w = torch.as_tensor(np.asarray(weights), dtype=torch.float64)
+    return float((losses * w).sum() / w.sum())
+
+
 def branch_loo_loss(train_ds) -> float:
     """The (weighted) cross-entropy of the branch's leave-one-out scores on the training
     rows (``branch_logits``, as :func:`fit_series_branch` sets them)."""
-    logits = torch.from_numpy(train_ds.branch_logits).double()
-    y = torch.from_numpy(train_ds.y)
-    losses = torch.nn.functional.cross_entropy(logits, y, reduction="none")
-    weights = train_ds.sample_weight
-    w = torch.ones_like(losses) if weights is None else torch.from_numpy(weights).double()
-    return float((losses * w).sum() / w.sum())
+    return weighted_cross_entropy(train_ds.branch_logits, train_ds.y, train_ds.sample_weight)
 
 
 BRANCH_ALONE_SKILL = 0.5

@@ -87,7 +87,9 @@ def test_bench_common_worker_options_are_hidden_and_counts_checked(bench):
     )
     assert "--worker" not in parser.format_help()
     (data,) = [a for a in parser._actions if a.dest == "data"]
-    assert data.help == "data folder (default: ../shared/data/names beside the checkout)"
+    shown = Path("..", bench.DATA_ROOT.relative_to(bench.REPO_ROOT.parent), "names")
+    assert data.help == f"data folder (default: {shown} beside the checkout)"
+    assert str(shown).endswith("names") and str(shown).startswith("..")
     assert bench.below_one(args, ["threads", "data"]) == [
         "--threads must be >= 1, got 0"
     ]  # None: unset
