@@ -312,6 +312,12 @@ def build_cases(folder, *, zeros_bytes=int(2.5 * GIB), brackets_bytes=192 * MIB)
             r"ngram_order=100000 exceeds max\(max_bytes // \d+, 16\) = 256",
         ),
         (
+            "ngram_order_=100000",
+            clf,
+            dict(manifest=_fitted(ngram_order_=100000)),
+            r"ngram_order_=100000 exceeds max\(max_bytes // \d+, 16\) = 256",
+        ),
+        (
             "vectorizer max_len=1e6",
             vec,
             dict(manifest=_params(max_len=1000000)),

@@ -101,6 +101,7 @@ _FIT_META_ATTRS = (
     "feature_names_in_",
     "position_encoding_",
     "series_length_",
+    "ngram_order_",
     "ngram_buckets_",
 )
 
@@ -166,7 +167,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         size (`embedding_dim` is then ignored; `embedding_dim_` reports the width).
     freeze_embeddings : bool, default=False
         Keep the embedding fixed during training.
-    ngram_order : int, default=4
+    ngram_order : int or 'auto', default='auto'
         For token input, add to the attention head's logits a linear model over the
         sequence's hashed n-grams of orders 1 to ``ngram_order``, with start and end
         markers (the features of a character n-gram TF-IDF model; see
@@ -174,7 +175,10 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         suffixes in an epoch or two, while the recurrent part learns the rest; on the
         surname validation data it adds about 0.02 accuracy and 0.06 macro-F1. 0 leaves it out
         (the pure recurrent model); ignored for real-valued input. The attention weights
-        describe the recurrent part only.
+        describe the recurrent part only. ``'auto'`` is 2 where the training ids go
+        beyond 1,000 (a vocabulary of words or subwords) and 4 otherwise (characters): on
+        sentences, word 3- and 4-grams are mostly seen once and only blur the table (see
+        :func:`~skseqattn._net.ngram_order_for`). ``ngram_order_`` records the orders used.
     position_encoding : bool or 'auto', default='auto'
         Add to each step's input (embedded token or feature vector) a learned linear map,
         started at zero, of sinusoidal features of the step's position from the start, so
@@ -237,7 +241,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         recurrent part for a few epochs, falls short of such a model on sentences; the
         blend gives the estimator a regularised sparse linear part, as TF-IDF + logistic
         regression and NB-SVM (Wang and Manning, 2012) have. ``'auto'`` chooses the
-        penalty (C of 1 or 10), for two classes whether to weight the features by NB-SVM's
+        penalty (C of 3 or 30), for two classes whether to weight the features by NB-SVM's
         log-count ratios, and the weight ``a`` (0 to 1 by 0.05) by the validation rows'
         cross-entropy, then refits the linear model on the training and validation rows;
         without validation rows nothing is blended, nor by ``partial_fit``; a warm-start
@@ -310,7 +314,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     weight_decay : float, default=0.0
     lr_schedule : {'plateau'} or None, default='plateau'
         ``'plateau'`` halves the learning rate whenever the validation loss did not improve
-        for an epoch (needs ``validation_fraction``); None keeps it constant.
+        for an epoch (needs ``validation_fraction``); None keeps it constant. With
+        `early_stopping`, training also stops once the rate has been halved five times
+        (``lr / 32``): later epochs barely move the loss and cost time.
     clip_grad_norm : float or None, default=5.0
         Clip the gradient norm to this value; None disables clipping.
     class_weight : dict, 'balanced' or None, default=None
@@ -434,6 +440,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
     series_length_ : int
         With the series branch of `rocket_features` on: the longest training series, which
         set the branch's dilations and the RNN's window; 0 without the branch.
+    ngram_order_ : int
+        Orders of the n-gram table's n-grams (`ngram_order`, or what its ``'auto'`` chose
+        from the number of token ids); 0 without the table (real-valued input).
     ngram_buckets_ : int
         Rows of the n-gram table (`ngram_buckets`, or what its ``'auto'`` chose from the
         number of classes); 0 without the table.
@@ -499,7 +508,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "embedding_weights": ["array-like", None],
         "freeze_embeddings": ["boolean"],
-        "ngram_order": [Interval(Integral, 0, None, closed="left")],
+        "ngram_order": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "position_encoding": ["boolean", StrOptions({"auto"})],
         "conv_kernel": [Interval(Integral, 0, None, closed="left")],
         "rocket_features": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
@@ -546,7 +555,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         dropout=0.2,
         embedding_weights=None,
         freeze_embeddings=False,
-        ngram_order=4,
+        ngram_order="auto",
         position_encoding="auto",
         conv_kernel=5,
         rocket_features="auto",
@@ -820,12 +829,14 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         logit_offset,
         series_length=0,
         ngram_rows=None,
+        ngram_order=None,
     ):
         """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike.
 
         ``positions`` is the resolved ``position_encoding`` (``position_encoding_``),
         ``series_length`` the ``series_length_`` of the series branch (0: none),
-        ``ngram_rows`` the rows of the n-gram table (``ngram_buckets_``).
+        ``ngram_rows`` the rows of the n-gram table (``ngram_buckets_``), ``ngram_order``
+        its orders (``ngram_order_``).
         """
         from ._net import build_module, build_net
 
@@ -839,6 +850,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             positions=positions,
             series_length=series_length,
             ngram_rows=ngram_rows,
+            ngram_order=ngram_order,
         )
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
@@ -966,7 +978,8 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             kinds[normalization] = (fitted, fitted.encode(seqs))
         kind, seqs = next(iter(kinds.values()))
         if not continuing:
-            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes), seqs)
+            meta["ngram_order_"] = self._ngram_order(kind)
+            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes), seqs, meta)
 
         seed_rng = check_random_state(self.random_state)
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
@@ -1020,6 +1033,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     positions=meta["position_encoding_"],
                     series_length=meta["series_length_"],
                     ngram_rows=meta["ngram_buckets_"],
+                    ngram_order=meta["ngram_order_"],
                     device=device,
                     valid_ds=valid_ds,
                     rng=rng,
@@ -1173,8 +1187,9 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             normalization=_normalizations(self.normalization, kind, seqs, branch=False)[0],
         )
         seqs = kind.encode(seqs)
-        if first:  # the table is sized by the first chunk's n-grams
-            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes_arr), seqs)
+        if first:  # the table is sized by the first chunk's ids and n-grams
+            meta["ngram_order_"] = self._ngram_order(kind)
+            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes_arr), seqs, meta)
         w_train = None if np.all(weights == weights[0]) else weights / weights.mean()
 
         from ._batches import SequenceDataset
@@ -1201,6 +1216,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     len(classes_arr),
                     positions=meta["position_encoding_"],
                     ngram_rows=meta["ngram_buckets_"],
+                    ngram_order=meta["ngram_order_"],
                     device=device,
                     valid_ds=None,
                     rng=rng,
@@ -1214,11 +1230,20 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         self._install(net, classes_arr, kind, fit_meta, best_epoch=best_epoch, device=device)
         return self
 
-    def _ngram_rows(self, kind, n_classes, seqs=None) -> int:
+    def _ngram_order(self, kind) -> int:
+        """``ngram_order_``: the orders of the n-gram table (0 without one); ``'auto'``
+        looks at the number of token ids (see :func:`~skseqattn._net.ngram_order_for`)."""
+        from ._net import ngram_order_for
+
+        return ngram_order_for(self.ngram_order, kind.module_args()["vocab_size"])
+
+    def _ngram_rows(self, kind, n_classes, seqs, meta) -> int:
         """``ngram_buckets_``: the rows of the n-gram table (0 without one); ``'auto'``
         looks at the number of distinct n-grams in the training sequences ``seqs``.
-        Without ``seqs``: the rule of models saved before ``ngram_buckets_`` existed."""
-        if isinstance(kind, FeatureInput) or not self.ngram_order:
+        Without ``seqs``: the rule of models saved before ``ngram_buckets_`` existed.
+        ``meta["ngram_order_"]`` holds the table's orders."""
+        order = meta["ngram_order_"]
+        if isinstance(kind, FeatureInput) or not order:
             return 0
         from ._net import NGRAM_MAX_ROWS, ngram_buckets_for
         from ._ngram_blend import count_distinct_ngrams
@@ -1227,7 +1252,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             return ngram_buckets_for(self.ngram_buckets, n_classes, legacy=True)
         distinct = None
         if self.ngram_buckets == "auto":
-            distinct = count_distinct_ngrams(seqs, self.ngram_order, NGRAM_MAX_ROWS // 2)
+            distinct = count_distinct_ngrams(seqs, order, NGRAM_MAX_ROWS // 2)
         return ngram_buckets_for(self.ngram_buckets, n_classes, distinct=distinct)
 
     def _fit_meta(self):
@@ -1276,13 +1301,17 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         # Saved before 'auto' existed: the parameter was a bool and said it.
         positions = bool(fitted.get("position_encoding_", self.position_encoding is True))
         series_length = int(fitted.get("series_length_", 0))  # saved before it: no branch
+        order = fitted.get("ngram_order_")
+        if order is None:  # saved before it: the parameter was an int and said it
+            order = self._ngram_order(kind)
         rows = fitted.get("ngram_buckets_")
         if rows is None:  # saved before it: the rule of 'auto' was the legacy one
-            rows = self._ngram_rows(kind, len(classes))
+            rows = self._ngram_rows(kind, len(classes), None, {"ngram_order_": order})
         fitted = {
             **fitted,
             "position_encoding_": positions,
             "series_length_": series_length,
+            "ngram_order_": int(order),
             "ngram_buckets_": int(rows),
         }
         saved = state_dict.keys() if saved is None and not callable(state_dict) else saved
@@ -1298,6 +1327,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                     positions=positions,
                     series_length=series_length,
                     ngram_rows=int(rows),
+                    ngram_order=int(order),
                 )
             )
         # Mirror the callbacks of the original net (early stopping and the schedule exist
@@ -1312,6 +1342,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             positions=positions,
             series_length=series_length,
             ngram_rows=int(rows),
+            ngram_order=int(order),
             device=device,
             valid_ds=placeholder,
             rng=np.random.RandomState(0),
@@ -1457,6 +1488,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             state.setdefault("series_length_", 0)  # pickled before the series branch
             ngrams = getattr(module, "ngrams", None)  # pickled before ngram_buckets_
             state.setdefault("ngram_buckets_", 0 if ngrams is None else ngrams.buckets)
+            state.setdefault("ngram_order_", 0 if ngrams is None else ngrams.max_order)
         if module is not None and "position_encoding_" not in state:
             state["position_encoding_"] = module.position is not None  # before 'auto'
 

@@ -102,6 +102,9 @@ class PlainPrintLog(PrintLog):
 class RowFirstEarlyStopping(EarlyStopping):
     """skorch's :class:`~skorch.callbacks.EarlyStopping`, printing after the epoch's row.
 
+    It also stops once the learning rate has fallen to ``min_lr`` (None: never), the
+    floor :func:`~skseqattn._net.build_net` sets under the ``'plateau'`` schedule.
+
     skorch's net runs the table's :class:`~skorch.callbacks.PrintLog` after every other
     callback; early stopping ends the epoch from its own ``on_epoch_end``, before that, so
     the last epoch's row was never printed. This one closes the epoch's
@@ -109,10 +112,23 @@ class RowFirstEarlyStopping(EarlyStopping):
     first, then writes its message.
     """
 
+    def __init__(self, *args, min_lr=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_lr = min_lr
+
     def on_epoch_end(self, net, **kwargs):
         self._net = net
         try:
             super().on_epoch_end(net, **kwargs)
+            lr = net.optimizer_.param_groups[0]["lr"]
+            if self.min_lr is not None and lr <= self.min_lr:
+                # the schedule has cut the rate so far that later epochs barely move the
+                # weights: they cost time and, at best, a third decimal of the loss
+                self._sink(
+                    f"Stopping since the learning rate fell to {lr:.3g}.",
+                    verbose=net.verbose,
+                )
+                raise KeyboardInterrupt
         finally:
             del self._net
 

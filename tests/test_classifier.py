@@ -402,6 +402,24 @@ def test_classifier_early_stopping_restores_best_epoch(ids_data):
     assert clf.n_epochs_ - clf.best_epoch_ == 2
 
 
+def test_classifier_stops_when_the_plateau_schedule_reaches_its_floor(capsys):
+    rng = np.random.RandomState(0)
+    X = rng.randint(2, 6, size=(200, 6))
+    y = rng.randint(0, 2, size=200)  # nothing to learn: the validation loss stalls
+    params = dict(max_epochs=40, patience=40, lr=0.05, validation_fraction=0.5, verbose=1)
+    clf = tiny(**params).fit(X, y)
+    # patience alone would train all 40 epochs; the rate's fifth halving ends it
+    assert clf.n_epochs_ < 40
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.05 / 32)
+    out = capsys.readouterr().out
+    assert f"Stopping since the learning rate fell to {0.05 / 32:.3g}." in out
+    assert clf.best_epoch_ == int(np.argmin(clf.history_[:, "valid_loss"])) + 1
+    # without the schedule there is no floor: patience decides, and it is not reached
+    constant = tiny(**params, lr_schedule=None).fit(X, y)
+    assert constant.n_epochs_ == 40
+    assert "learning rate fell" not in capsys.readouterr().out
+
+
 def test_classifier_warm_start_continues_training(ids_data):
     X, y = ids_data
     clf = tiny(max_epochs=2, warm_start=True, early_stopping=False).fit(X, y)

@@ -229,7 +229,7 @@ def test_fit_sizes_the_table_by_its_ngrams_and_records_it():
     rng = np.random.RandomState(0)
     X = rng.randint(2, 3000, size=(1500, 12))  # about 57,000 distinct n-grams
     y = rng.randint(2, size=1500)
-    clf = tiny_classifier(max_epochs=1, ngram_blend=None).fit(X, y)
+    clf = tiny_classifier(max_epochs=1, ngram_blend=None, ngram_order=4).fit(X, y)
     assert clf.ngram_buckets_ == clf.module_.ngrams.buckets == 1 << 17
     small = tiny_classifier(max_epochs=1, ngram_blend=None).fit(X[:50], y[:50])
     assert small.ngram_buckets_ == 65536
@@ -239,6 +239,45 @@ def test_fit_sizes_the_table_by_its_ngrams_and_records_it():
     streamed.partial_fit(X, y)  # the first chunk sized it
     assert streamed.ngram_buckets_ == streamed.module_.ngrams.buckets == 65536
     assert tiny_classifier(ngram_order=0, max_epochs=1).fit(X[:50], y[:50]).ngram_buckets_ == 0
+
+
+def test_ngram_order_auto_follows_the_number_of_ids(tmp_path):
+    import pickle
+
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=80)
+    chars = rng.randint(2, 60, size=(80, 10))  # an alphabet: orders 1 to 4
+    words = rng.randint(2, 3000, size=(80, 10))  # a vocabulary: orders 1 to 2
+    c = tiny_classifier(max_epochs=1).fit(chars, y)
+    assert c.ngram_order_ == c.module_.ngrams.max_order == 4
+    w = tiny_classifier(max_epochs=1).fit(words, y)
+    assert w.ngram_order_ == w.module_.ngrams.max_order == 2
+    # its n-grams of orders 1 and 2, with the markers, are what the table counts
+    counted = count_distinct_ngrams(_rows(words), 2, 10**9)
+    assert w.ngram_buckets_ == ngram_buckets_for("auto", 2, distinct=counted)
+    assert tiny_classifier(max_epochs=1, ngram_order=3).fit(words, y).ngram_order_ == 3
+    none = tiny_classifier(max_epochs=1, ngram_order=0).fit(words, y)
+    assert none.ngram_order_ == 0 and none.module_.ngrams is None
+    series = tiny_classifier(max_epochs=1).fit(rng.randn(80, 10, 1).astype(np.float32), y)
+    assert series.ngram_order_ == 0
+    # a warm start and partial_fit keep the fitted orders, whatever the parameter says
+    w.set_params(warm_start=True, ngram_order=4).fit(words, y)
+    assert w.ngram_order_ == w.module_.ngrams.max_order == 2
+    streamed = tiny_classifier().partial_fit(words[:40], y[:40], classes=[0, 1])
+    streamed.set_params(ngram_order=4).partial_fit(words[40:], y[40:])
+    assert streamed.ngram_order_ == streamed.module_.ngrams.max_order == 2
+    # saved and pickled; a pickle from before the attribute reads it off the table
+    back = load(save(w, tmp_path / "w.skseqattn"))
+    assert back.ngram_order_ == back.module_.ngrams.max_order == 2
+    np.testing.assert_array_equal(back.predict_proba(words), w.predict_proba(words))
+    state = w.__getstate__()
+    del state["ngram_order_"]
+    old = pickle.loads(pickle.dumps(w))
+    old.__dict__.pop("ngram_order_")
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old.ngram_order_ == 2
+    with pytest.raises(InvalidParameterError, match="ngram_order"):
+        tiny_classifier(ngram_order="words").fit(words, y)
 
 
 # --------------------------------------------------------------------------- bounded work

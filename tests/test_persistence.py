@@ -1079,6 +1079,29 @@ def test_a_file_without_ngram_buckets_gets_the_legacy_rule(saved, tmp_path):
     np.testing.assert_array_equal(older.predict_proba(X), original.predict_proba(X))
 
 
+@pytest.mark.parametrize(
+    "order, match",
+    [
+        (-1, "ngram_order_ must be an int >= 0"),
+        ("4", "ngram_order_ must be an int >= 0"),
+        (10**6, "ngram_order_=1000000 exceeds"),
+    ],
+)
+def test_load_checks_ngram_order_(saved, tmp_path, order, match):
+    with pytest.raises(FormatError, match=match):
+        load(_rebuild(saved, tmp_path / "n", manifest=_edit_fitted(ngram_order_=order)))
+
+
+def test_a_file_without_ngram_order_gets_the_rule_of_its_parameter(saved, tmp_path):
+    """Saved before ``ngram_order_``: the parameter (an int then) gave the orders."""
+    original = load(saved)
+    assert original.ngram_order_ == original.module_.ngrams.max_order == 4
+    older = load(_rebuild(saved, tmp_path / "o", manifest=_edit_fitted(ngram_order_=None)))
+    assert older.ngram_order_ == older.module_.ngrams.max_order == 4
+    X = np.array([[2, 3, 4], [5, 6, 0]])
+    np.testing.assert_array_equal(older.predict_proba(X), original.predict_proba(X))
+
+
 def test_load_bounds_numbers_keys_depth_and_dtypes(saved, tmp_path):
     with zipfile.ZipFile(saved) as zf:
         text = zf.read("manifest.json").decode()

@@ -580,7 +580,16 @@ def test_work_sizing_values_are_bounded_by_max_bytes(hostile, tmp_path):
 
     clf = Path(next(iter(hostile.values()))[0]).with_name("clf.skseqattn")
     X = np.random.RandomState(0).randint(2, 9, size=(5, 6))
-    at_limit = bench.rebuild(clf, tmp_path / "a.skseqattn", manifest=bench._params(ngram_order=256))
+
+    def orders(value):  # the parameter, and the fitted orders the network is built with
+        def edit(doc):
+            bench._params(ngram_order=value)(doc)
+            bench._fitted(ngram_order_=value)(doc)
+
+        return edit
+
+    at_limit = bench.rebuild(clf, tmp_path / "a.skseqattn", manifest=orders(256))
+    assert load(at_limit).module_.ngrams.max_order == 256
     assert load(at_limit).predict_proba(X).shape == (5, 2)
     over = bench.rebuild(clf, tmp_path / "o.skseqattn", manifest=bench._params(ngram_order=257))
     with pytest.raises(
@@ -588,8 +597,12 @@ def test_work_sizing_values_are_bounded_by_max_bytes(hostile, tmp_path):
     ):
         load(over)
     assert load(over, max_bytes=2**31).ngram_order == 257  # the caller trusts the file
+    fitted = bench.rebuild(clf, tmp_path / "f.skseqattn", manifest=orders(257))
+    with pytest.raises(FormatError, match=r"ngram_order_?=257 exceeds"):
+        load(fitted)
+    assert load(fitted, max_bytes=2**31).module_.ngrams.max_order == 257
     # a small max_bytes still takes the orders any n-gram model uses
-    assert load(clf, max_bytes=10**6).ngram_order == 4
+    assert load(clf, max_bytes=10**6).ngram_order_ == 4
 
 
 def test_non_finite_fitted_values_and_weights_are_refused(hostile, tmp_path):

@@ -104,7 +104,13 @@ def _check_architecture(est, fitted, n_classes, header, blob, where):
         if est.embedding_weights is None:
             dim = est.embedding_dim
             needs.append(("embedding_dim", dim, dim * max(n_ids, hidden)))
-        if est.ngram_order:
+        order = fitted.get("ngram_order_", est.ngram_order)  # saved before it: the param
+        if order != "auto" and (not _is_int(order) or order < 0):
+            raise FormatError(
+                f"{where}: ngram_order_ must be an int >= 0, got {_short(order)}; the file "
+                "was altered."
+            )
+        if order:
             rows = fitted.get("ngram_buckets_")
             if rows is None:  # saved before it: 'auto' was the legacy rule on the classes
                 from .._net import ngram_buckets_for
@@ -196,17 +202,19 @@ def _check_vectorizer(est, where, max_bytes):
 # bounds it and what one unit costs. Every parameter that sizes weights is bounded by the
 # weights instead (_check_architecture and the shapes of module_shapes); every value is
 # typed by the estimator's own _parameter_constraints (_check_param_nodes).
+_NGRAM_WORK = (
+    _NGRAM_DIVISOR,
+    16,  # whatever max_bytes: such orders cost little
+    "n-gram orders: every token of every row costs this many hashes and lookups",
+)
 _WORK_LIMITS = {
     "CharSequenceVectorizer": {
         "max_len": (_WIDTH_DIVISOR, 1, "columns: every row of transform is this wide"),
         "max_len_": (_WIDTH_DIVISOR, 1, "columns: every row of transform is this wide"),
     },
     "BiLSTMAttentionClassifier": {
-        "ngram_order": (
-            _NGRAM_DIVISOR,
-            16,  # whatever max_bytes: such orders cost little
-            "n-gram orders: every token of every row costs this many hashes and lookups",
-        ),
+        "ngram_order": _NGRAM_WORK,
+        "ngram_order_": _NGRAM_WORK,
     },
 }
 
