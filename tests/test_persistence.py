@@ -1057,47 +1057,37 @@ def _edit_fitted(**changes):
 
 
 @pytest.mark.parametrize(
-    "rows, match",
+    "attr, value, match",
     [
-        (10**6, "ngram_buckets_=1000000 needs at least"),
-        (0, "ngram_buckets_ must be an int >= 1"),
-        ("65536", "ngram_buckets_ must be an int >= 1"),
+        ("ngram_buckets_", 10**6, "ngram_buckets_=1000000 needs at least"),
+        ("ngram_buckets_", 0, "ngram_buckets_ must be an int >= 1"),
+        ("ngram_buckets_", "65536", "ngram_buckets_ must be an int >= 1"),
+        ("ngram_order_", -1, "ngram_order_ must be an int >= 0"),
+        ("ngram_order_", "4", "ngram_order_ must be an int >= 0"),
+        ("ngram_order_", 10**6, "ngram_order_=1000000 exceeds"),
     ],
 )
-def test_load_sizes_the_ngram_table_by_ngram_buckets_and_checks_it(saved, tmp_path, rows, match):
+def test_load_sizes_the_ngram_table_by_its_fitted_attributes_and_checks_them(
+    saved, tmp_path, attr, value, match
+):
     with pytest.raises(FormatError, match=match):
-        load(_rebuild(saved, tmp_path / "r", manifest=_edit_fitted(ngram_buckets_=rows)))
-
-
-def test_a_file_without_ngram_buckets_gets_the_legacy_rule(saved, tmp_path):
-    """Saved before ``ngram_buckets_``: 'auto' meant 65,536 rows for these classes."""
-    original = load(saved)
-    assert original.ngram_buckets_ == original.module_.ngrams.buckets == 65536
-    older = load(_rebuild(saved, tmp_path / "o", manifest=_edit_fitted(ngram_buckets_=None)))
-    assert older.ngram_buckets_ == 65536
-    X = np.array([[2, 3, 4], [5, 6, 0]])
-    np.testing.assert_array_equal(older.predict_proba(X), original.predict_proba(X))
+        load(_rebuild(saved, tmp_path / "r", manifest=_edit_fitted(**{attr: value})))
 
 
 @pytest.mark.parametrize(
-    "order, match",
+    "attr, part",
     [
-        (-1, "ngram_order_ must be an int >= 0"),
-        ("4", "ngram_order_ must be an int >= 0"),
-        (10**6, "ngram_order_=1000000 exceeds"),
+        ("ngram_buckets_", "buckets"),  # 'auto' meant 65,536 rows for these classes
+        ("ngram_order_", "max_order"),  # the parameter, an int then, gave the orders
     ],
 )
-def test_load_checks_ngram_order_(saved, tmp_path, order, match):
-    with pytest.raises(FormatError, match=match):
-        load(_rebuild(saved, tmp_path / "n", manifest=_edit_fitted(ngram_order_=order)))
-
-
-def test_a_file_without_ngram_order_gets_the_rule_of_its_parameter(saved, tmp_path):
-    """Saved before ``ngram_order_``: the parameter (an int then) gave the orders."""
+def test_a_file_without_a_table_attribute_gets_the_rule_of_its_time(saved, tmp_path, attr, part):
+    """Saved before ``ngram_buckets_`` or ``ngram_order_``: the table comes back alike."""
     original = load(saved)
-    assert original.ngram_order_ == original.module_.ngrams.max_order == 4
-    older = load(_rebuild(saved, tmp_path / "o", manifest=_edit_fitted(ngram_order_=None)))
-    assert older.ngram_order_ == older.module_.ngrams.max_order == 4
+    expected = {"buckets": 65536, "max_order": 4}[part]
+    assert getattr(original, attr) == getattr(original.module_.ngrams, part) == expected
+    older = load(_rebuild(saved, tmp_path / "o", manifest=_edit_fitted(**{attr: None})))
+    assert getattr(older, attr) == getattr(older.module_.ngrams, part) == expected
     X = np.array([[2, 3, 4], [5, 6, 0]])
     np.testing.assert_array_equal(older.predict_proba(X), original.predict_proba(X))
 
