@@ -267,6 +267,9 @@ def test_ngram_order_auto_follows_the_number_of_ids(tmp_path):
     streamed.set_params(ngram_order=4).partial_fit(words[40:], y[40:])
     assert streamed.ngram_order_ == streamed.module_.ngrams.max_order == 2
     # saved and pickled; a pickle from before the attribute reads it off the table
+    exp = explain(w, words[:4], method="contributions")  # the bigram table adds up too
+    for row in exp:
+        assert row.baseline + row.contributions.sum() == pytest.approx(row.score, abs=1e-4)
     back = load(save(w, tmp_path / "w.skseqattn"))
     assert back.ngram_order_ == back.module_.ngrams.max_order == 2
     np.testing.assert_array_equal(back.predict_proba(words), w.predict_proba(words))

@@ -309,3 +309,21 @@ def test_export_onnx_keeps_the_convolution(tmp_path):
     (proba,) = session.run(["probabilities"], {"ids": X})
     clf.module_.conv = None
     assert not np.allclose(proba, clf.predict_proba(X), atol=1e-3)
+
+
+def test_export_onnx_matches_a_word_vocabulary_model_with_bigrams(tmp_path):
+    """Over 1,000 ids, ``ngram_order='auto'`` builds a table of orders 1-2; the graph's
+    n-gram hashes must follow the module's orders."""
+    rng = np.random.RandomState(0)
+    rows = _random_rows(rng, 120, 8, 3000)
+    X = _place(rows, 8, "post", rng)
+    y = np.where([len(r) and r[0] > 1500 for r in rows], "hi", "lo")
+    clf = tiny_classifier(max_epochs=1, ngram_blend=0.5, validation_fraction=0.25).fit(X, y)
+    assert clf.ngram_order_ == clf.module_.ngrams.max_order == 2
+    path = export_onnx(clf, tmp_path / "model.onnx")
+    batches = _batches(np.random.RandomState(7), high=3000)
+    worst = _max_diff(_session(path), clf, batches)
+    assert worst < ATOL
+    # the same rows post-, pre-, mid- and widely padded: the same probabilities
+    for padded in batches[1:4]:
+        np.testing.assert_array_equal(clf.predict_proba(padded), clf.predict_proba(batches[0]))
