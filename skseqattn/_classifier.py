@@ -817,41 +817,18 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(pool[valid]), None
 
     # ------------------------------------------------------------------ building the net
-    def _new_net(
-        self,
-        kind,
-        n_classes,
-        *,
-        positions,
-        device,
-        valid_ds,
-        rng,
-        logit_offset,
-        series_length=0,
-        ngram_rows=None,
-        ngram_order=None,
-    ):
+    def _new_net(self, kind, n_classes, *, shape, device, valid_ds, rng, logit_offset):
         """A fresh module in a fresh skorch net; used by ``fit`` and by ``load`` alike.
 
-        ``positions`` is the resolved ``position_encoding`` (``position_encoding_``),
-        ``series_length`` the ``series_length_`` of the series branch (0: none),
-        ``ngram_rows`` the rows of the n-gram table (``ngram_buckets_``), ``ngram_order``
-        its orders (``ngram_order_``).
+        ``shape`` holds :func:`~skseqattn._net.build_module`'s keyword arguments, read off
+        the fitted attributes that size the module by :func:`_module_shape`.
         """
         from ._net import build_module, build_net
 
         if self.distributed:  # the estimator picks the builder: _net never imports it
             from ._distributed import build_distributed_net as build_net
 
-        module = build_module(
-            self,
-            kind,
-            n_classes,
-            positions=positions,
-            series_length=series_length,
-            ngram_rows=ngram_rows,
-            ngram_order=ngram_order,
-        )
+        module = build_module(self, kind, n_classes, **shape)
         return build_net(
             self, module, device=device, valid_ds=valid_ds, rng=rng, logit_offset=logit_offset
         )
@@ -979,7 +956,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         kind, seqs = next(iter(kinds.values()))
         if not continuing:
             meta["ngram_order_"] = self._ngram_order(kind)
-            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes), seqs, meta)
+            meta["ngram_buckets_"] = self._ngram_rows(len(classes), meta["ngram_order_"], seqs)
 
         seed_rng = check_random_state(self.random_state)
         seed = int(seed_rng.randint(np.iinfo(np.int32).max))
@@ -1030,10 +1007,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net = self._new_net(
                     kind,
                     len(classes),
-                    positions=meta["position_encoding_"],
-                    series_length=meta["series_length_"],
-                    ngram_rows=meta["ngram_buckets_"],
-                    ngram_order=meta["ngram_order_"],
+                    shape=_module_shape(meta),
                     device=device,
                     valid_ds=valid_ds,
                     rng=rng,
@@ -1189,7 +1163,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         seqs = kind.encode(seqs)
         if first:  # the table is sized by the first chunk's ids and n-grams
             meta["ngram_order_"] = self._ngram_order(kind)
-            meta["ngram_buckets_"] = self._ngram_rows(kind, len(classes_arr), seqs, meta)
+            meta["ngram_buckets_"] = self._ngram_rows(len(classes_arr), meta["ngram_order_"], seqs)
         w_train = None if np.all(weights == weights[0]) else weights / weights.mean()
 
         from ._batches import SequenceDataset
@@ -1214,9 +1188,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net = self._new_net(
                     kind,
                     len(classes_arr),
-                    positions=meta["position_encoding_"],
-                    ngram_rows=meta["ngram_buckets_"],
-                    ngram_order=meta["ngram_order_"],
+                    shape=_module_shape(meta),
                     device=device,
                     valid_ds=None,
                     rng=rng,
@@ -1237,13 +1209,12 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         return ngram_order_for(self.ngram_order, kind.module_args()["vocab_size"])
 
-    def _ngram_rows(self, kind, n_classes, seqs, meta) -> int:
-        """``ngram_buckets_``: the rows of the n-gram table (0 without one); ``'auto'``
-        looks at the number of distinct n-grams in the training sequences ``seqs``.
-        Without ``seqs``: the rule of models saved before ``ngram_buckets_`` existed.
-        ``meta["ngram_order_"]`` holds the table's orders."""
-        order = meta["ngram_order_"]
-        if isinstance(kind, FeatureInput) or not order:
+    def _ngram_rows(self, n_classes, order, seqs=None) -> int:
+        """``ngram_buckets_``: the rows of the n-gram table of orders ``order``
+        (``ngram_order_``; 0: no table, as for real-valued input); ``'auto'`` looks at the
+        number of distinct n-grams in the training sequences ``seqs``. Without ``seqs``:
+        the rule of models saved before ``ngram_buckets_`` existed."""
+        if not order:
             return 0
         from ._net import NGRAM_MAX_ROWS, ngram_buckets_for
         from ._ngram_blend import count_distinct_ngrams
@@ -1306,7 +1277,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             order = self._ngram_order(kind)
         rows = fitted.get("ngram_buckets_")
         if rows is None:  # saved before it: the rule of 'auto' was the legacy one
-            rows = self._ngram_rows(kind, len(classes), None, {"ngram_order_": order})
+            rows = self._ngram_rows(len(classes), order)
         fitted = {
             **fitted,
             "position_encoding_": positions,
@@ -1320,15 +1291,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
             from ._net import module_shapes
 
             state_dict = state_dict(
-                module_shapes(
-                    self,
-                    kind,
-                    len(classes),
-                    positions=positions,
-                    series_length=series_length,
-                    ngram_rows=int(rows),
-                    ngram_order=int(order),
-                )
+                module_shapes(self, kind, len(classes), **_module_shape(fitted))
             )
         # Mirror the callbacks of the original net (early stopping and the schedule exist
         # when validation data did), so that warm_start training continues alike. The
@@ -1339,10 +1302,7 @@ class BiLSTMAttentionClassifier(ClassifierMixin, BaseEstimator):
         net = self._new_net(
             kind,
             len(classes),
-            positions=positions,
-            series_length=series_length,
-            ngram_rows=int(rows),
-            ngram_order=int(order),
+            shape=_module_shape(fitted),
             device=device,
             valid_ds=placeholder,
             rng=np.random.RandomState(0),
@@ -1654,6 +1614,17 @@ def _too_small(n, n_valid, n_classes, need):
 
 class _FeatureRecord(BaseEstimator):
     """Stand-in that receives ``n_features_in_`` / ``feature_names_in_`` from validate_data."""
+
+
+def _module_shape(fitted) -> dict:
+    """:func:`~skseqattn._net.build_module`'s keyword arguments from the fitted attributes
+    that size the module (``fitted``: a dict of them, as ``fit`` records them)."""
+    return {
+        "positions": fitted["position_encoding_"],
+        "series_length": fitted["series_length_"],
+        "ngram_rows": fitted["ngram_buckets_"],
+        "ngram_order": fitted["ngram_order_"],
+    }
 
 
 def _blend_weight(history) -> float:

@@ -75,6 +75,7 @@ NGRAM_MAX_ROWS = 1 << 20
 """Most rows of the n-gram table with ``ngram_buckets='auto'``."""
 
 PREDICT_BATCH = 512
+"""Fewest rows per batch when predicting (the training batch size when it is larger)."""
 
 NGRAM_WORD_IDS = 1000
 """``ngram_order='auto'``: token input with more ids than this (a vocabulary of words or
@@ -84,7 +85,6 @@ LR_FLOOR = 2.0**-5
 """Under ``lr_schedule='plateau'`` with early stopping, training stops once the rate has
 been halved five times, to ``lr * LR_FLOOR``: the epochs after it moved the validation loss
 of the real texts by less than 0.001 (dga_families: 26 epochs where 14 reach its loss)."""
-"""Fewest rows per batch when predicting (the training batch size when it is larger)."""
 
 _SAME_AS_MODULE_ = "<the module_ attribute>"
 
@@ -563,25 +563,16 @@ def _sparse_embedding(est, kind) -> bool:
     )
 
 
-def module_shapes(
-    est, kind, n_classes, *, positions, series_length=0, ngram_rows=None, ngram_order=None
-):
-    """``{name: (shape, dtype)}`` of the weights :func:`build_module` would make.
+def module_shapes(est, kind, n_classes, **shape):
+    """``{name: (shape, dtype)}`` of the weights :func:`build_module` would make with the
+    keyword arguments ``shape``.
 
     The module is built on torch's meta device, so that nothing is allocated: this is how
     :func:`skseqattn.load` checks a file's weights against its parameters before it builds
     anything real.
     """
     with torch.device("meta"):
-        module = build_module(
-            est,
-            kind,
-            n_classes,
-            positions=positions,
-            series_length=series_length,
-            ngram_rows=ngram_rows,
-            ngram_order=ngram_order,
-        )
+        module = build_module(est, kind, n_classes, **shape)
     return {key: (tuple(value.shape), value.dtype) for key, value in module.state_dict().items()}
 
 
