@@ -75,6 +75,9 @@ torch.distributed.destroy_process_group()
 """
 
 
+_TEARDOWN_ABORT = "terminate called without an active exception"
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,7 +98,13 @@ def _launch(tmp_path, task):
         task,
     ]
     env = {**__import__("os").environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=env)
+    for _ in range(2):
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=env)
+        # now and then a rank aborts as gloo's threads are torn down while running (seen
+        # once in several CI runs of "diverge", even after destroy_process_group): that
+        # crash, and only it, gets a second run
+        if result.returncode == 0 or _TEARDOWN_ABORT not in result.stdout + result.stderr:
+            break
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     return result.stdout, ranks
