@@ -525,6 +525,10 @@ def machine_info(torch_threads: int | None = None) -> dict:
 
         info["torch_default_threads"] = torch.get_num_threads()
         info["torch_threads"] = torch_threads or torch.get_num_threads()
+        # the vector kernels torch dispatches to: an AVX2-only CPU trains the LSTM about
+        # 2.5-3x slower than an AVX-512 one, so fit times are read against it
+        capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+        info["torch_cpu_capability"] = capability() if capability is not None else None
         info["cuda_available"] = torch.cuda.is_available()
         if torch.cuda.is_available():
             info["cuda_device"] = torch.cuda.get_device_name(0)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "benchmarks"
@@ -151,6 +152,8 @@ def test_bench_surnames_quick_writes_every_contender(tmp_path):
     assert payload["data"]["n_junk_dropped"] == len(JUNK)
     assert payload["machine"]["cpu_count"] >= 1
     assert payload["machine"]["torch_version"]
+    # the kernels torch uses (e.g. 'AVX2', 'AVX512'), which the fit times depend on
+    assert payload["machine"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert payload["config"]["epochs"] == 2
     (split,) = payload["splits"]
     results = split["results"]
