@@ -32,9 +32,12 @@ strings (vectorising included); predict rows/s is ``predict`` on the test string
     SKSEQATTN_NUM_THREADS=1 python benchmarks/bench_texts.py --seeds 3 --sets trec,names
 
 ``--classifier-params`` / ``--vectorizer-params`` (JSON) change the defaults, for
-experiments; the JSON records them. The table is printed and written with every run's
-figures and machine information to ``--out`` (default
-``benchmarks/results/bench_texts.json``).
+experiments; the JSON records them. ``--token-pattern REGEX`` gives the vectorizer
+``analyzer=RegexTokens(REGEX)`` (``re.findall`` of the pattern on each string), for
+comparing tokenizations of sentences with the default whitespace split; the names and
+domains are then split by it too, so use it with ``--sets trec,movie_reviews``.
+The table is printed and written with every run's figures and machine information to
+``--out`` (default ``benchmarks/results/bench_texts.json``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -203,6 +207,26 @@ def load_set(data: Path, name: str, seed: int):
 # --------------------------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------------------------
+class RegexTokens:
+    """A picklable analyzer: the tokens are ``re.findall(pattern, text)``."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self._compiled = re.compile(pattern)
+
+    def __call__(self, text: str) -> list[str]:
+        return self._compiled.findall(text)
+
+    def __getstate__(self):
+        return {"pattern": self.pattern}
+
+    def __setstate__(self, state):
+        self.__init__(state["pattern"])
+
+    def __repr__(self):
+        return f"RegexTokens({self.pattern!r})"
+
+
 def make_model(name: str, seed: int, classifier_params: dict, vectorizer_params: dict):
     from sklearn.pipeline import make_pipeline
 
@@ -341,8 +365,18 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--classifier-params", type=json.loads, default={})
     parser.add_argument("--vectorizer-params", type=json.loads, default={})
+    parser.add_argument(
+        "--token-pattern",
+        default=None,
+        help="split strings into the re.findall matches of this regex instead of the defaults",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output path")
     args = parser.parse_args(argv)
+    if args.token_pattern is not None:
+        try:
+            re.compile(args.token_pattern)
+        except re.error as exc:
+            parser.error(f"--token-pattern is not a valid regular expression: {exc}")
     args.set_list = _names(args.sets, SETS, "set(s)")
     args.model_list = _names(args.models, MODELS, "model(s)")
     if args.seeds < 1:
@@ -356,6 +390,9 @@ def main(argv=None) -> int:
     threads = os.environ.get("SKSEQATTN_NUM_THREADS")
     started = time.time()
     records, skipped = [], {}
+    vectorizer_params = dict(args.vectorizer_params)
+    if args.token_pattern is not None:
+        vectorizer_params["analyzer"] = RegexTokens(args.token_pattern)
     for set_name in args.set_list:
         reason = missing_reason(data, set_name)
         if reason:
@@ -373,7 +410,7 @@ def main(argv=None) -> int:
                     y_test,
                     seed,
                     args.classifier_params,
-                    args.vectorizer_params,
+                    vectorizer_params,
                 )
                 record.update(set=set_name, n_train=len(x_train), n_test=len(x_test))
                 records.append(record)
@@ -395,6 +432,7 @@ def main(argv=None) -> int:
         "data": str(data),
         "classifier_params": args.classifier_params,
         "vectorizer_params": args.vectorizer_params,
+        "token_pattern": args.token_pattern,
         "tfidf": {
             name: f"TfidfVectorizer(sublinear_tf=True, {spec}) + LogisticRegression(C={LOGREG_C:g})"
             for name, spec in TFIDF.items()

@@ -156,3 +156,54 @@ def test_tfidf_run_writes_table_and_json(bench, data, tmp_path, capsys):
         (s, m) for s in ("movie_reviews", "dga_families") for m in ("tfidf-word", "tfidf-char")
     }
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in payload["records"])
+
+
+def test_regex_tokens_split_and_pickle(bench):
+    import pickle
+
+    tokens = bench.RegexTokens(r"\w+|[^\w\s]")
+    assert tokens("it's a fine, moving film") == [
+        "it",
+        "'",
+        "s",
+        "a",
+        "fine",
+        ",",
+        "moving",
+        "film",
+    ]
+    again = pickle.loads(pickle.dumps(tokens))
+    assert again("don't") == ["don", "'", "t"]
+    assert repr(again) == "RegexTokens('\\\\w+|[^\\\\w\\\\s]')"
+
+
+def test_token_pattern_must_compile(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--token-pattern", "(unclosed"])
+    assert "--token-pattern is not a valid regular expression" in capsys.readouterr().err
+
+
+def test_token_pattern_reaches_the_vectorizer(bench, data, tmp_path):
+    out = tmp_path / "texts.json"
+    params = {"max_epochs": 2, "hidden_size": 8, "embedding_dim": 8, "ngram_blend": None}
+    bench.main(
+        [
+            "--data",
+            str(data),
+            "--models",
+            "skseqattn",
+            "--sets",
+            "movie_reviews",
+            "--token-pattern",
+            r"\b\w+\b",
+            "--classifier-params",
+            json.dumps(params),
+            "--out",
+            str(out),
+        ]
+    )
+    payload = json.loads(out.read_text())
+    assert payload["token_pattern"] == r"\b\w+\b"
+    (record,) = payload["records"]
+    assert record["analyzer"] == "callable"  # the regex, not 'auto''s whitespace split
+    assert 0.0 <= record["accuracy"] <= 1.0
