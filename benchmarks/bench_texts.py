@@ -217,12 +217,6 @@ class RegexTokens:
     def __call__(self, text: str) -> list[str]:
         return self._compiled.findall(text)
 
-    def __getstate__(self):
-        return {"pattern": self.pattern}
-
-    def __setstate__(self, state):
-        self.__init__(state["pattern"])
-
     def __repr__(self):
         return f"RegexTokens({self.pattern!r})"
 
@@ -372,9 +366,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output path")
     args = parser.parse_args(argv)
+    args.analyzer = None
     if args.token_pattern is not None:
         try:
-            re.compile(args.token_pattern)
+            args.analyzer = RegexTokens(args.token_pattern)
         except re.error as exc:
             parser.error(f"--token-pattern is not a valid regular expression: {exc}")
     args.set_list = _names(args.sets, SETS, "set(s)")
@@ -391,8 +386,8 @@ def main(argv=None) -> int:
     started = time.time()
     records, skipped = [], {}
     vectorizer_params = dict(args.vectorizer_params)
-    if args.token_pattern is not None:
-        vectorizer_params["analyzer"] = RegexTokens(args.token_pattern)
+    if args.analyzer is not None:
+        vectorizer_params["analyzer"] = args.analyzer
     for set_name in args.set_list:
         reason = missing_reason(data, set_name)
         if reason:
